@@ -1,0 +1,21 @@
+namespace VoiceAspire.Inference.Engines;
+
+/// <summary>Typed engine failure; <see cref="Code"/> is one of <see cref="EngineErrorCodes"/>.</summary>
+public sealed class EngineException(string code, string message, string? hint = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public string Code { get; } = code;
+
+    /// <summary>What a user can do about it (e.g. how to install the model).</summary>
+    public string? Hint { get; } = hint;
+}
+
+public static class EngineErrorCodes
+{
+    /// <summary>The engine or model is not installed or cannot be loaded here.</summary>
+    public const string ModelUnavailable = "MODEL_UNAVAILABLE";
+    /// <summary>Model files exist but are wrong or corrupt.</summary>
+    public const string ModelInvalid = "MODEL_INVALID";
+    /// <summary>The engine failed while decoding.</summary>
+    public const string EngineFailure = "ENGINE_FAILURE";
+}
