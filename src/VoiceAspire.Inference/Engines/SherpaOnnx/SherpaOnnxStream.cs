@@ -1,0 +1,138 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace VoiceAspire.Inference.Engines.SherpaOnnx;
+
+/// <summary>
+/// One session on a <see cref="SherpaOnnxEngine"/>. The endpoint is checked after every single
+/// decode step (never after a batch of them), so where utterances split, and therefore the text,
+/// does not depend on how the caller chunks the audio.
+/// </summary>
+internal sealed class SherpaOnnxStream : IRecognitionStream
+{
+    // The zipformer's frame shift after 4x subsampling: a token's timestamp marks a 40 ms frame.
+    private const double TokenFrameSeconds = 0.04;
+
+    private readonly SherpaOnnxEngine _engine;
+    private readonly SherpaOnnxStreamHandle _stream;
+    private string _lastPartial = "";
+    private bool _finished;
+
+    public SherpaOnnxStream(SherpaOnnxEngine engine)
+    {
+        _engine = engine;
+        _stream = SherpaOnnxStreamHandle.Create(engine.Recognizer);
+        if (_stream.IsInvalid)
+            throw new EngineException(EngineErrorCodes.EngineFailure, $"sherpa-onnx could not create a stream on {engine.Id}.");
+    }
+
+    public void AcceptAudio(ReadOnlySpan<float> samples, ICollection<RecognitionEvent> events)
+    {
+        ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
+        if (_finished) throw new InvalidOperationException("The stream is finished.");
+        if (samples.IsEmpty) return;
+        Feed(samples);
+        DecodeReady(events);
+        var partial = CurrentText();
+        if (partial.Length > 0 && partial != _lastPartial)
+        {
+            _lastPartial = partial;
+            var segment = ReadSegment();
+            events.Add(new RecognitionEvent(RecognitionEventKind.Partial, partial, segment.Start, segment.End));
+        }
+    }
+
+    public void Finish(ICollection<RecognitionEvent> events)
+    {
+        ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
+        if (_finished) return;
+        _finished = true;
+        var padding = (int)(_engine.Options.TailPaddingSeconds * IRecognitionStream.SampleRate);
+        if (padding > 0) Feed(new float[padding]);
+        SherpaOnnxNative.SherpaOnnxOnlineStreamInputFinished(_stream);
+        DecodeReady(events);
+        EmitFinal(events);
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    private unsafe void Feed(ReadOnlySpan<float> samples)
+    {
+        fixed (float* p = samples)
+            SherpaOnnxNative.SherpaOnnxOnlineStreamAcceptWaveform(_stream, IRecognitionStream.SampleRate, p, samples.Length);
+    }
+
+    private void DecodeReady(ICollection<RecognitionEvent> events)
+    {
+        var recognizer = _engine.Recognizer;
+        while (SherpaOnnxNative.SherpaOnnxIsOnlineStreamReady(recognizer, _stream) != 0)
+        {
+            SherpaOnnxNative.SherpaOnnxDecodeOnlineStream(recognizer, _stream);
+            if (SherpaOnnxNative.SherpaOnnxOnlineStreamIsEndpoint(recognizer, _stream) != 0)
+            {
+                EmitFinal(events);
+                SherpaOnnxNative.SherpaOnnxOnlineStreamReset(recognizer, _stream);
+            }
+        }
+    }
+
+    private void EmitFinal(ICollection<RecognitionEvent> events)
+    {
+        var segment = ReadSegment();
+        _lastPartial = "";
+        if (segment.Text.Length == 0) return; // an endpoint over silence: nothing to report
+        events.Add(new RecognitionEvent(RecognitionEventKind.Final, segment.Text, segment.Start, segment.End, segment.Confidence));
+        events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", segment.End, segment.End));
+    }
+
+    private string CurrentText()
+    {
+        var ptr = SherpaOnnxNative.SherpaOnnxGetOnlineStreamResult(_engine.Recognizer, _stream);
+        try
+        {
+            return ptr == IntPtr.Zero ? "" : Normalize(Marshal.PtrToStringUTF8(Marshal.PtrToStructure<SherpaOnnxOnlineRecognizerResult>(ptr).Text));
+        }
+        finally
+        {
+            if (ptr != IntPtr.Zero) SherpaOnnxNative.SherpaOnnxDestroyOnlineRecognizerResult(ptr);
+        }
+    }
+
+    private readonly record struct Segment(string Text, double Start, double End, float? Confidence);
+
+    /// <summary>Text, times (from the stream start) and confidence of the current segment, from the result's JSON.</summary>
+    private Segment ReadSegment()
+    {
+        var ptr = SherpaOnnxNative.SherpaOnnxGetOnlineStreamResult(_engine.Recognizer, _stream);
+        if (ptr == IntPtr.Zero) return new Segment("", 0, 0, null);
+        try
+        {
+            var result = Marshal.PtrToStructure<SherpaOnnxOnlineRecognizerResult>(ptr);
+            var text = Normalize(Marshal.PtrToStringUTF8(result.Text));
+            using var json = JsonDocument.Parse(Marshal.PtrToStringUTF8(result.Json) ?? "{}");
+            var root = json.RootElement;
+            var segmentStart = root.TryGetProperty("start_time", out var st) && st.ValueKind == JsonValueKind.Number ? st.GetDouble() : 0;
+            double start = segmentStart, end = segmentStart;
+            if (root.TryGetProperty("timestamps", out var ts) && ts.ValueKind == JsonValueKind.Array && ts.GetArrayLength() > 0)
+            {
+                start = segmentStart + ts[0].GetDouble();
+                end = segmentStart + ts[ts.GetArrayLength() - 1].GetDouble() + TokenFrameSeconds;
+            }
+            float? confidence = null;
+            if (root.TryGetProperty("ys_probs", out var probs) && probs.ValueKind == JsonValueKind.Array && probs.GetArrayLength() > 0)
+            {
+                // ys_probs are per-token log-probabilities: the geometric mean probability is a fair 0..1 score.
+                var sum = 0.0;
+                foreach (var p in probs.EnumerateArray()) sum += p.GetDouble();
+                confidence = (float)Math.Exp(sum / probs.GetArrayLength());
+            }
+            return new Segment(text, Math.Round(start, 3), Math.Round(end, 3), confidence);
+        }
+        finally
+        {
+            SherpaOnnxNative.SherpaOnnxDestroyOnlineRecognizerResult(ptr);
+        }
+    }
+
+    private static string Normalize(string? text) => (text ?? "").Trim();
+}

@@ -1,0 +1,93 @@
+using FluentValidation;
+using Microsoft.Extensions.Options;
+using VoiceAspire.Contracts.Inference;
+using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.SherpaOnnx;
+using VoiceAspire.Inference.Streaming;
+
+namespace VoiceAspire.Inference;
+
+public static class InferenceServiceExtensions
+{
+    /// <summary>Engines, the catalog, the engine threads and telemetry. Options are validated at startup.</summary>
+    public static IHostApplicationBuilder AddInference(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<InferenceOptions, InferenceOptionsValidator>(builder.Configuration, InferenceOptions.Section);
+        services.AddValidatedOptions<EngineCatalogOptions, EngineCatalogOptionsValidator>(builder.Configuration, EngineCatalogOptions.Section);
+        services.AddValidatedOptions<SherpaOnnxOptions, SherpaOnnxOptionsValidator>(builder.Configuration, SherpaOnnxOptions.Section);
+
+        services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
+        services.AddSingleton<EngineCatalog>();
+        services.AddSingleton<EngineWorkQueue>();
+        services.AddSingleton<InferenceTelemetry>();
+        services.AddSingleton<IValidator<StreamRequest>, StreamRequestValidator>();
+        services.AddSingleton<StreamSessionRegistry>();
+        return builder;
+    }
+
+    /// <summary>Binds a section and validates it with FluentValidation when the host starts.</summary>
+    public static IServiceCollection AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, IConfiguration configuration, string section)
+        where TOptions : class
+        where TValidator : class, IValidator<TOptions>, new()
+    {
+        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new FluentValidateOptions<TOptions>(new TValidator(), section));
+        return services;
+    }
+
+    public static WebApplication MapInference(this WebApplication app)
+    {
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20), KeepAliveTimeout = TimeSpan.FromSeconds(30) });
+        app.MapGet("/v1/models", (EngineCatalog catalog) => Results.Ok(new
+        {
+            engines = catalog.Describe(),
+            loaded = catalog.LoadedIds,
+        }));
+        app.MapGet("/v1/models/{id}", (string id, EngineCatalog catalog) =>
+        {
+            try
+            {
+                return Results.Ok(catalog.Resolve(id).Descriptor);
+            }
+            catch (EngineException e)
+            {
+                return Results.Json(new { code = e.Code, message = e.Message, hint = e.Hint }, statusCode: StatusCodes.Status404NotFound);
+            }
+        });
+        app.Map(InferenceStreamProtocol.Path, StreamEndpoint.HandleAsync);
+        return app;
+    }
+}
+
+/// <summary>Adapts a FluentValidation validator to the options system, so bad configuration fails at startup with every problem listed.</summary>
+internal sealed class FluentValidateOptions<TOptions>(IValidator<TOptions> validator, string section) : IValidateOptions<TOptions>
+    where TOptions : class
+{
+    public ValidateOptionsResult Validate(string? name, TOptions options)
+    {
+        var result = validator.Validate(options);
+        return result.IsValid
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(result.Errors.Select(e => $"{section}:{e.PropertyName}: {e.ErrorMessage}"));
+    }
+}
+
+public sealed class InferenceOptionsValidator : AbstractValidator<InferenceOptions>
+{
+    public InferenceOptionsValidator()
+    {
+        RuleFor(o => o.Workers).InclusiveBetween(1, 256);
+        RuleFor(o => o.QueueCapacity).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.SessionAudioFrames).InclusiveBetween(1, 10_000);
+        RuleFor(o => o.SessionEventCapacity).InclusiveBetween(8, 100_000);
+        RuleFor(o => o.MaxBatchSeconds).InclusiveBetween(0.01, 10);
+        RuleFor(o => o.IdleTimeoutSeconds).InclusiveBetween(1, 3600);
+        RuleFor(o => o.MaxSessions).InclusiveBetween(1, 100_000);
+    }
+}
+
+public sealed class EngineCatalogOptionsValidator : AbstractValidator<EngineCatalogOptions>
+{
+    public EngineCatalogOptionsValidator() => RuleFor(o => o.Default).MaximumLength(200);
+}

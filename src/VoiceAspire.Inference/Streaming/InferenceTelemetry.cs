@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace VoiceAspire.Inference.Streaming;
+
+/// <summary>Traces and metrics of the Inference service, under OpenTelemetry names voiceaspire.inference.*.</summary>
+public sealed class InferenceTelemetry : IDisposable
+{
+    public const string Name = "VoiceAspire.Inference";
+
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Meter _meter;
+
+    public InferenceTelemetry(IMeterFactory meterFactory, EngineWorkQueue queue)
+    {
+        _meter = meterFactory.Create(Name);
+        ActiveSessions = _meter.CreateUpDownCounter<long>("voiceaspire.inference.sessions.active", "{session}", "Streams open now.");
+        Sessions = _meter.CreateCounter<long>("voiceaspire.inference.sessions", "{session}", "Streams opened.");
+        AudioSeconds = _meter.CreateCounter<double>("voiceaspire.inference.audio.duration", "s", "Audio received by engines.");
+        Errors = _meter.CreateCounter<long>("voiceaspire.inference.errors", "{error}", "Errors sent to clients, by code.");
+        RealTimeFactor = _meter.CreateHistogram<double>("voiceaspire.inference.engine.rtf", "1", "Engine processing time over audio duration, per batch.");
+        Events = _meter.CreateCounter<long>("voiceaspire.inference.events", "{event}", "Recognition events sent, by type.");
+        _meter.CreateObservableGauge("voiceaspire.inference.queue.pending", () => queue.Pending, "{item}", "Engine work items waiting for a thread.");
+        _meter.CreateObservableGauge("voiceaspire.inference.queue.busy", () => queue.Busy, "{thread}", "Engine threads running.");
+    }
+
+    public UpDownCounter<long> ActiveSessions { get; }
+    public Counter<long> Sessions { get; }
+    public Counter<double> AudioSeconds { get; }
+    public Counter<long> Errors { get; }
+    public Histogram<double> RealTimeFactor { get; }
+    public Counter<long> Events { get; }
+
+    public void Dispose() => _meter.Dispose();
+}
