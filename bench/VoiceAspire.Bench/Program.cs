@@ -1,1 +1,17 @@
-﻿Console.WriteLine("Hello, World!");
+using VoiceAspire.Bench;
+
+// VoiceAspire benchmarks. Usage:
+//   dotnet run -c Release --project bench/VoiceAspire.Bench -- engines [--streams 1,4,8] [--engines id,...] [--repeat N]
+var command = args.FirstOrDefault() ?? "engines";
+var options = BenchArgs.Parse(args.Skip(1).ToArray());
+return command switch
+{
+    "engines" => await EngineBenchmark.RunAsync(options),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: VoiceAspire.Bench engines [--streams 1,4,8] [--engines id,...] [--repeat N]");
+    return 2;
+}

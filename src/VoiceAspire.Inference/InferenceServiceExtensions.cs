@@ -39,20 +39,20 @@ public static class InferenceServiceExtensions
     public static WebApplication MapInference(this WebApplication app)
     {
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20), KeepAliveTimeout = TimeSpan.FromSeconds(30) });
-        app.MapGet("/v1/models", (EngineCatalog catalog) => Results.Ok(new
+        app.MapGet("/v1/models", (EngineCatalog catalog) => Results.Json(new
         {
             engines = catalog.Describe(),
             loaded = catalog.LoadedIds,
-        }));
+        }, InferenceStreamProtocol.Json));
         app.MapGet("/v1/models/{id}", (string id, EngineCatalog catalog) =>
         {
             try
             {
-                return Results.Ok(catalog.Resolve(id).Descriptor);
+                return Results.Json(catalog.Resolve(id).Descriptor, InferenceStreamProtocol.Json);
             }
             catch (EngineException e)
             {
-                return Results.Json(new { code = e.Code, message = e.Message, hint = e.Hint }, statusCode: StatusCodes.Status404NotFound);
+                return Results.Json(new { code = e.Code, message = e.Message, hint = e.Hint }, InferenceStreamProtocol.Json, statusCode: StatusCodes.Status404NotFound);
             }
         });
         app.Map(InferenceStreamProtocol.Path, StreamEndpoint.HandleAsync);
