@@ -8,6 +8,3 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapInference();
 app.Run();
-
-/// <summary>Entry point, visible to tests that host the service in-process.</summary>
-public partial class Program;
