@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.SherpaOnnx;
+using VoiceAspire.Inference.Engines.Vad;
 using VoiceAspire.Inference.Streaming;
 
 namespace VoiceAspire.Inference;
@@ -16,8 +17,10 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<InferenceOptions, InferenceOptionsValidator>(builder.Configuration, InferenceOptions.Section);
         services.AddValidatedOptions<EngineCatalogOptions, EngineCatalogOptionsValidator>(builder.Configuration, EngineCatalogOptions.Section);
         services.AddValidatedOptions<SherpaOnnxOptions, SherpaOnnxOptionsValidator>(builder.Configuration, SherpaOnnxOptions.Section);
+        services.AddValidatedOptions<SileroVadOptions, SileroVadOptionsValidator>(builder.Configuration, SileroVadOptions.SectionName);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
+        services.AddSingleton<IEngineProvider, SileroVadEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();

@@ -44,6 +44,7 @@ public static class InferenceStreamProtocol
     public static class ErrorCodes
     {
         public const string ModelUnavailable = "MODEL_UNAVAILABLE";
+        public const string ModelInvalid = "MODEL_INVALID";
         public const string InvalidRequest = "INVALID_REQUEST";
         public const string InvalidAudioFrame = "INVALID_AUDIO_FRAME";
         public const string FrameTooLarge = "FRAME_TOO_LARGE";

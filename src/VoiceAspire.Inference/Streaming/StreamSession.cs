@@ -22,6 +22,8 @@ internal sealed class StreamSession
     // Audio beyond this magnitude is not float audio in [-1, 1] that was merely clipped: it is garbage.
     private const float MaxSampleMagnitude = 16f;
 
+    private static readonly TimeSpan CloseGracePeriod = TimeSpan.FromSeconds(5);
+
     private readonly WebSocket _socket;
     private readonly StreamRequest _request;
     private readonly EngineWorkQueue _queue;
@@ -344,15 +346,18 @@ internal sealed class StreamSession
                 sendTimeout.CancelAfter(TimeSpan.FromSeconds(5));
                 await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", sendTimeout.Token);
             }
+            // Give the client a moment to read what we sent and answer the close; an abort now
+            // would reset the connection and could discard our last messages in its buffer.
+            if (!_abort.IsCancellationRequested) _abort.CancelAfter(CloseGracePeriod);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException)
         {
             _logger.LogDebug(e, "Send loop ended early");
             _socket.Abort();
+            if (!_abort.IsCancellationRequested) await _abort.CancelAsync(); // no way to tell the client anything more
         }
         finally
         {
-            if (!_abort.IsCancellationRequested) _abort.Cancel(); // no way to tell the client anything more
             while (_outbound.Reader.TryRead(out _)) { }
         }
     }

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using VoiceAspire.Inference.Onnx;
 
@@ -72,19 +70,4 @@ public sealed class SileroVadEngineProvider(IOptions<SileroVadOptions> options) 
 
     private static EngineDescriptor Descriptor(bool available, string detail, string? hint = null) =>
         new(SileroVad.EngineId, SileroVad.EngineId, "vad", "*", available, detail, available ? null : hint);
-}
-
-public static class SileroVadServiceCollectionExtensions
-{
-    /// <summary>
-    /// Registers <see cref="SileroVadEngineProvider"/> as an <see cref="IEngineProvider"/>, with
-    /// <see cref="SileroVadOptions"/> bound from the "SileroVad" configuration section and then <paramref name="configure"/>.
-    /// </summary>
-    public static IServiceCollection AddSileroVad(this IServiceCollection services, Action<SileroVadOptions>? configure = null)
-    {
-        var builder = services.AddOptions<SileroVadOptions>().BindConfiguration(SileroVadOptions.SectionName);
-        if (configure is not null) builder.Configure(configure);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngineProvider, SileroVadEngineProvider>());
-        return services;
-    }
 }

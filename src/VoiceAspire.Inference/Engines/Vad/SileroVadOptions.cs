@@ -10,7 +10,7 @@ namespace VoiceAspire.Inference.Engines.Vad;
 public sealed class SileroVadOptions
 {
     /// <summary>Configuration section name suggested for binding.</summary>
-    public const string SectionName = "SileroVad";
+    public const string SectionName = "Engines:SileroVad";
 
     /// <summary>Default model location: copied there by the build from the pinned npm package.</summary>
     public static string DefaultModelPath => Path.Combine(AppContext.BaseDirectory, "models", "silero-vad", "silero_vad.onnx");
