@@ -175,3 +175,25 @@ public class StreamEndpointTests(InferenceFixture inference, ITestOutputHelper o
         Assert.True((await http.GetAsync("/health")).IsSuccessStatusCode);
     }
 }
+
+[Collection(InferenceCollection.Name)]
+public class VadStreamTests(InferenceFixture inference)
+{
+    [Fact]
+    public async Task Silero_vad_over_the_stream_reports_speech_started_and_ended()
+    {
+        var (file, _) = SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav"));
+        var audio = SharedData.ReadMono16k(file);
+        var messages = await inference.TranscribeAsync("silero-vad", audio, Chunking.Random(5));
+        Assert.Equal("silero-vad", messages[0].Engine);
+        var speech = messages.Where(m => m.Type is Types.SpeechStarted or Types.SpeechEnded).ToList();
+        Assert.NotEmpty(speech);
+        Assert.Equal(Types.SpeechStarted, speech[0].Type);
+        Assert.Equal(Types.SpeechEnded, speech[^1].Type);
+        // Strictly alternating, in time order, inside the clip.
+        for (var i = 0; i < speech.Count; i++) Assert.Equal(i % 2 == 0 ? Types.SpeechStarted : Types.SpeechEnded, speech[i].Type);
+        Assert.InRange(speech[0].Start!.Value, 0, 1.0);
+        Assert.InRange(speech[^1].End!.Value, speech[0].Start!.Value, audio.Length / 16000.0);
+        Assert.DoesNotContain(messages, m => m.Type == Types.Final);
+    }
+}
