@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.Extensions.Options;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.PocketSphinx;
 using VoiceAspire.Inference.Engines.SherpaOnnx;
 using VoiceAspire.Inference.Engines.Vad;
 using VoiceAspire.Inference.Streaming;
@@ -20,6 +21,7 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<SileroVadOptions, SileroVadOptionsValidator>(builder.Configuration, SileroVadOptions.SectionName);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
+        services.AddPocketSphinxEngine(builder.Configuration);
         services.AddSingleton<IEngineProvider, SileroVadEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();

@@ -51,6 +51,7 @@ public static class InferenceStreamProtocol
         public const string InvalidMessage = "INVALID_MESSAGE";
         public const string IdleTimeout = "IDLE_TIMEOUT";
         public const string Overloaded = "OVERLOADED";
+        public const string EngineBusy = "ENGINE_BUSY";
         public const string EngineFailure = "ENGINE_FAILURE";
     }
 

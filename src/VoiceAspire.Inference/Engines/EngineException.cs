@@ -16,6 +16,8 @@ public static class EngineErrorCodes
     public const string ModelUnavailable = "MODEL_UNAVAILABLE";
     /// <summary>Model files exist but are wrong or corrupt.</summary>
     public const string ModelInvalid = "MODEL_INVALID";
+    /// <summary>Every decoder of the engine is in use; try again later or another instance.</summary>
+    public const string EngineBusy = "ENGINE_BUSY";
     /// <summary>The engine failed while decoding.</summary>
     public const string EngineFailure = "ENGINE_FAILURE";
 }

@@ -197,3 +197,46 @@ public class VadStreamTests(InferenceFixture inference)
         Assert.DoesNotContain(messages, m => m.Type == Types.Final);
     }
 }
+
+[Collection(InferenceCollection.Name)]
+public class PocketSphinxStreamTests(InferenceFixture inference, ITestOutputHelper output)
+{
+    private const string Sphinx = "pocketsphinx:en-us";
+
+    private static string FinalText(IEnumerable<InferenceMessage> messages) =>
+        string.Join(" ", messages.Where(m => m.Type == Types.Final).Select(m => m.Text));
+
+    [Fact]
+    public async Task PocketSphinx_over_the_stream_matches_the_engine_direct_and_its_wer_is_below_half()
+    {
+        using var engine = VoiceAspire.Inference.Engines.PocketSphinx.PocketSphinxEngine.Load(new() { PoolSize = 1, WarmupDecoders = 1 });
+        foreach (var (file, reference) in SharedData.Transcripts)
+        {
+            var audio = SharedData.ReadMono16k(file);
+            using var stream = engine.CreateStream();
+            var events = new List<VoiceAspire.Inference.Engines.RecognitionEvent>();
+            stream.AcceptAudio(audio, events);
+            stream.Finish(events);
+            var direct = string.Join(" ", events.Where(e => e.Kind == VoiceAspire.Inference.Engines.RecognitionEventKind.Final).Select(e => e.Text));
+
+            var messages = await inference.TranscribeAsync(Sphinx, audio, Chunking.Random(file.Length));
+            var text = FinalText(messages);
+            var wer = WordErrorRate.Compute(reference, text);
+            output.WriteLine($"{Path.GetFileName(file)}: WER {wer:P1} '{text}'");
+            Assert.Contains(messages, m => m.Type == Types.Partial);
+            Assert.Equal(direct, text);
+            Assert.True(wer < 0.5, $"WER {wer:P1} for {file}");
+        }
+    }
+
+    [Fact]
+    public async Task Eight_pocketsphinx_sessions_at_once_match_one_at_a_time()
+    {
+        var (file, _) = SharedData.Transcripts.Single(t => t.File.EndsWith("0880.wav"));
+        var audio = SharedData.ReadMono16k(file);
+        var alone = FinalText(await inference.TranscribeAsync(Sphinx, audio, Chunking.Fixed(1600)));
+        Assert.NotEmpty(alone);
+        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => inference.TranscribeAsync(Sphinx, audio, Chunking.Random(i))));
+        Assert.All(together, messages => Assert.Equal(alone, FinalText(messages)));
+    }
+}

@@ -67,7 +67,7 @@ public sealed class PocketSphinxPoolTests(PocketSphinxFixture fixture, ITestOutp
         var clock = Stopwatch.StartNew();
         var busy = Assert.Throws<EngineException>(() => engine.CreateStream());
         output.WriteLine($"{busy.Code}: {busy.Message} (after {clock.ElapsedMilliseconds} ms)");
-        Assert.Equal(EngineErrorCodes.EngineFailure, busy.Code);
+        Assert.Equal(EngineErrorCodes.EngineBusy, busy.Code);
         Assert.Contains("busy", busy.Message);
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(350));
 

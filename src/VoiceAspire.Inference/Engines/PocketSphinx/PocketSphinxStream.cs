@@ -39,6 +39,7 @@ public sealed class PocketSphinxStream : IRecognitionStream
     private readonly SphinxDecoderPool _pool;
     private readonly long _partialIntervalSamples;
     private readonly short[] _pcm;
+    private int _pending; // samples waiting in _pcm for a whole chunk
     private readonly List<SphinxWord> _words = [];
     private SphinxDecoder? _decoder;
     private long _samplesFed;
@@ -86,24 +87,16 @@ public sealed class PocketSphinxStream : IRecognitionStream
 
         try
         {
+            // Audio reaches the decoder on a fixed 50 ms grid counted from the stream start, whatever
+            // the caller's chunk sizes: the VAD is read at the same points, so utterances split, and
+            // the text comes out, the same however the audio was chunked. The tail waits in _pcm.
             while (!samples.IsEmpty)
             {
-                var count = Math.Min(ChunkSamples, samples.Length);
-                var pcm = _pcm.AsSpan(0, count);
-                ToInt16(samples[..count], pcm);
+                var count = Math.Min(ChunkSamples - _pending, samples.Length);
+                ToInt16(samples[..count], _pcm.AsSpan(_pending, count));
                 samples = samples[count..];
-
-                decoder.Process(pcm);
-                _samplesFed += count;
-                _samplesSinceHypothesis += count;
-
-                if (decoder.InSpeech)
-                    _speechSeen = true;
-                else if (_speechSeen)
-                {
-                    CloseUtterance(decoder, events);
-                    decoder.StartUtterance();
-                }
+                _pending += count;
+                if (_pending == ChunkSamples) ProcessPending(decoder, events);
             }
 
             if (_speechSeen && _samplesSinceHypothesis >= _partialIntervalSamples)
@@ -134,12 +127,31 @@ public sealed class PocketSphinxStream : IRecognitionStream
         _finished = true;
         try
         {
+            ProcessPending(decoder, events);
             CloseUtterance(decoder, events);
         }
         catch (EngineException)
         {
             _faulted = true;
             throw;
+        }
+    }
+
+    /// <summary>Feeds the buffered samples to the decoder and closes the utterance when its VAD says speech ended.</summary>
+    private void ProcessPending(SphinxDecoder decoder, ICollection<RecognitionEvent> events)
+    {
+        if (_pending == 0) return;
+        decoder.Process(_pcm.AsSpan(0, _pending));
+        _samplesFed += _pending;
+        _samplesSinceHypothesis += _pending;
+        _pending = 0;
+
+        if (decoder.InSpeech)
+            _speechSeen = true;
+        else if (_speechSeen)
+        {
+            CloseUtterance(decoder, events);
+            decoder.StartUtterance();
         }
     }
 

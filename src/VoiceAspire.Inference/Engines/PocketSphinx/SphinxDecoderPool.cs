@@ -76,7 +76,7 @@ internal sealed class SphinxDecoderPool : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_slots.Wait(_acquireTimeout))
-            throw new EngineException(EngineErrorCodes.EngineFailure,
+            throw new EngineException(EngineErrorCodes.EngineBusy,
                 $"PocketSphinx is busy: all {_maxDecoders} decoders are in use (waited {_acquireTimeout.TotalSeconds:0.###} s).",
                 "Close idle sessions, or raise PocketSphinx:MaxDecoders if the machine has CPU to spare (about 2 real-time streams per core).");
         try
