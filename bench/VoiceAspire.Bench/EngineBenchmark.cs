@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using VoiceAspire.Contracts.Audio;
 using VoiceAspire.Inference;
 using VoiceAspire.Inference.Engines;
@@ -24,7 +25,7 @@ public static class EngineBenchmark
         var audioSeconds = audio.Sum(a => a.Length) / 16000.0;
 
         var builder = Host.CreateApplicationBuilder([]);
-        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddInference();
         using var host = builder.Build();
         var catalog = host.Services.GetRequiredService<EngineCatalog>();

@@ -15,18 +15,13 @@ public class StreamEndpointTests(InferenceFixture inference, ITestOutputHelper o
 {
     private const string Zh = "sherpa-onnx:sherpa-onnx-kws-zipformer-wenetspeech-3.3M-2024-01-01-mobile";
 
-    private static string FinalText(IEnumerable<InferenceMessage> messages) =>
-        string.Join(" ", messages.Where(m => m.Type == Types.Final).Select(m => m.Text));
+    private static string FinalText(IEnumerable<InferenceMessage> messages) => Recognition.FinalText(messages);
 
     /// <summary>The same engine in-process: what the endpoint must reproduce.</summary>
     private static string DirectText(float[] audio)
     {
         using var engine = SherpaOnnxEngineProvider.LoadModel(SharedData.ZhModelDir, new SherpaOnnxOptions());
-        using var stream = engine.CreateStream();
-        var events = new List<VoiceAspire.Inference.Engines.RecognitionEvent>();
-        stream.AcceptAudio(audio, events);
-        stream.Finish(events);
-        return string.Join(" ", events.Where(e => e.Kind == VoiceAspire.Inference.Engines.RecognitionEventKind.Final).Select(e => e.Text));
+        return Recognition.FinalText(Recognition.Direct(engine, audio));
     }
 
     [Fact]
@@ -203,8 +198,7 @@ public class PocketSphinxStreamTests(InferenceFixture inference, ITestOutputHelp
 {
     private const string Sphinx = "pocketsphinx:en-us";
 
-    private static string FinalText(IEnumerable<InferenceMessage> messages) =>
-        string.Join(" ", messages.Where(m => m.Type == Types.Final).Select(m => m.Text));
+    private static string FinalText(IEnumerable<InferenceMessage> messages) => Recognition.FinalText(messages);
 
     [Fact]
     public async Task PocketSphinx_over_the_stream_matches_the_engine_direct_and_its_wer_is_below_half()
@@ -213,11 +207,7 @@ public class PocketSphinxStreamTests(InferenceFixture inference, ITestOutputHelp
         foreach (var (file, reference) in SharedData.Transcripts)
         {
             var audio = SharedData.ReadMono16k(file);
-            using var stream = engine.CreateStream();
-            var events = new List<VoiceAspire.Inference.Engines.RecognitionEvent>();
-            stream.AcceptAudio(audio, events);
-            stream.Finish(events);
-            var direct = string.Join(" ", events.Where(e => e.Kind == VoiceAspire.Inference.Engines.RecognitionEventKind.Final).Select(e => e.Text));
+            var direct = Recognition.FinalText(Recognition.Direct(engine, audio));
 
             var messages = await inference.TranscribeAsync(Sphinx, audio, Chunking.Random(file.Length));
             var text = FinalText(messages);

@@ -48,14 +48,8 @@ public sealed class PocketSphinxFixture : IDisposable
         return new DecodedClip(file, reference, samples.Length / 16000.0, clock.Elapsed, events);
     }
 
-    public static List<RecognitionEvent> Feed(IRecognitionStream stream, float[] samples, int feedSamples = FeedSamples)
-    {
-        var events = new List<RecognitionEvent>();
-        for (var offset = 0; offset < samples.Length; offset += feedSamples)
-            stream.AcceptAudio(samples.AsSpan(offset, Math.Min(feedSamples, samples.Length - offset)), events);
-        stream.Finish(events);
-        return events;
-    }
+    public static List<RecognitionEvent> Feed(IRecognitionStream stream, float[] samples, int feedSamples = FeedSamples) =>
+        Recognition.Feed(stream, samples, Chunking.Fixed(feedSamples));
 
     public void Dispose() => Engine.Dispose();
 }

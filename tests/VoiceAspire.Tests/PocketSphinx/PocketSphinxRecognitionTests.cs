@@ -122,17 +122,7 @@ public sealed class PocketSphinxRecognitionTests(PocketSphinxFixture fixture, IT
         foreach (var seed in new[] { 11, 12 })
         {
             using var stream = fixture.Engine.CreateStream();
-            var events = new List<RecognitionEvent>();
-            var offset = 0;
-            foreach (var size in Chunking.Random(seed))
-            {
-                if (offset >= samples.Length) break;
-                var n = Math.Min(size, samples.Length - offset);
-                stream.AcceptAudio(samples.AsSpan(offset, n), events);
-                offset += n;
-            }
-            stream.Finish(events);
-            Assert.Equal(whole, Finals(events));
+            Assert.Equal(whole, Finals(Recognition.Feed(stream, samples, Chunking.Random(seed))));
         }
     }
 

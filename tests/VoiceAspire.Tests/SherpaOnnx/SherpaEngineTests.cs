@@ -87,23 +87,13 @@ public class SherpaEngineTests(ZhEngineFixture fixture, ITestOutputHelper output
     private sealed record RunResult(List<RecognitionEvent> Events)
     {
         public List<RecognitionEvent> Finals => Events.Where(e => e.Kind == RecognitionEventKind.Final).ToList();
-        public string Text => string.Join(" ", Finals.Select(f => f.Text));
+        public string Text => Recognition.FinalText(Events);
     }
 
     private static RunResult Run(IRecognitionEngine engine, float[] audio, IEnumerable<int> chunks)
     {
         using var stream = engine.CreateStream();
-        var events = new List<RecognitionEvent>();
-        var offset = 0;
-        foreach (var size in chunks)
-        {
-            if (offset >= audio.Length) break;
-            var n = Math.Min(size, audio.Length - offset);
-            stream.AcceptAudio(audio.AsSpan(offset, n), events);
-            offset += n;
-        }
-        stream.Finish(events);
-        return new RunResult(events);
+        return new RunResult(Recognition.Feed(stream, audio, chunks));
     }
 }
 
