@@ -1,8 +1,11 @@
-// The public edge. Its session pipeline and protocol dialects arrive with the Api issue; today it
-// only carries the service defaults (telemetry, health, discovery of the Inference service).
+using VoiceAspire.Api;
+
+// The public edge: client connections and protocol dialects over one session pipeline.
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddVoiceApi();
 
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapVoiceApi();
 app.Run();

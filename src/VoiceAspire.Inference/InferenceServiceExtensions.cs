@@ -60,6 +60,19 @@ public static class InferenceServiceExtensions
                 return Results.Json(new { code = e.Code, message = e.Message, hint = e.Hint }, InferenceStreamProtocol.Json, statusCode: StatusCodes.Status404NotFound);
             }
         });
+        app.MapPost("/v1/models/{id}/load", async (string id, EngineCatalog catalog, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                var engine = await catalog.GetAsync(id, cancellationToken);
+                return Results.Json(new { id = engine.Id, loaded = true }, InferenceStreamProtocol.Json);
+            }
+            catch (EngineException e)
+            {
+                var status = e.Code == EngineErrorCodes.ModelInvalid ? StatusCodes.Status422UnprocessableEntity : StatusCodes.Status404NotFound;
+                return Results.Json(new { code = e.Code, message = e.Message, hint = e.Hint }, InferenceStreamProtocol.Json, statusCode: status);
+            }
+        });
         app.Map(InferenceStreamProtocol.Path, StreamEndpoint.HandleAsync);
         return app;
     }

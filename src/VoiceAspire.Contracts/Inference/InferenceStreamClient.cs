@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.WebSockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using VoiceAspire.Contracts.WebSockets;
 
 namespace VoiceAspire.Contracts.Inference;
 
@@ -79,22 +80,15 @@ public sealed class InferenceStreamClient : IAsyncDisposable
         {
             while (_socket.State is WebSocketState.Open or WebSocketState.CloseSent)
             {
-                var length = 0;
-                ValueWebSocketReceiveResult result;
-                do
-                {
-                    if (length == buffer.Length) throw new InvalidDataException("Server message exceeds 64 KiB.");
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                    length += result.Count;
-                } while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                if (result.MessageType == WebSocketMessageType.Close)
+                var received = await _socket.ReceiveMessageAsync(buffer, cancellationToken).ConfigureAwait(false);
+                if (received.Type == WebSocketMessageType.Close)
                 {
                     if (_socket.State == WebSocketState.CloseReceived)
                         await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", cancellationToken).ConfigureAwait(false);
                     yield break;
                 }
-                if (result.MessageType == WebSocketMessageType.Text && InferenceMessage.Parse(buffer.AsSpan(0, length)) is { } message)
+                if (received.Oversized) throw new InvalidDataException($"A server message exceeded {buffer.Length} bytes.");
+                if (received.Type == WebSocketMessageType.Text && InferenceMessage.Parse(buffer.AsSpan(0, received.Length)) is { } message)
                     yield return message;
             }
         }

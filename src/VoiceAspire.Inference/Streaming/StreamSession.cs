@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using VoiceAspire.Contracts.Audio;
 using VoiceAspire.Contracts.Inference;
+using VoiceAspire.Contracts.WebSockets;
 using VoiceAspire.Inference.Engines;
 using Types = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.Types;
 using Codes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
@@ -124,7 +125,9 @@ internal sealed class StreamSession
         {
             while (true)
             {
-                var (type, length, oversized) = await ReceiveFrameAsync(buffer);
+                Volatile.Write(ref _waitingSince, Stopwatch.GetTimestamp());
+                var (type, length, oversized) = await _socket.ReceiveMessageAsync(buffer, _abort.Token);
+                Volatile.Write(ref _waitingSince, 0);
                 if (type == WebSocketMessageType.Close) return;
                 if (oversized)
                 {
@@ -145,26 +148,6 @@ internal sealed class StreamSession
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    /// <summary>Reads one whole message; one larger than the buffer is read to its end and reported as oversized.</summary>
-    private async Task<(WebSocketMessageType Type, int Length, bool Oversized)> ReceiveFrameAsync(byte[] buffer)
-    {
-        var length = 0;
-        var oversized = false;
-        while (true)
-        {
-            var target = oversized || length == buffer.Length ? buffer.AsMemory() : buffer.AsMemory(length);
-            Volatile.Write(ref _waitingSince, Stopwatch.GetTimestamp());
-            var result = await _socket.ReceiveAsync(target, _abort.Token);
-            Volatile.Write(ref _waitingSince, 0);
-            if (result.MessageType == WebSocketMessageType.Close) return (result.MessageType, 0, false);
-            if (oversized || length + result.Count > buffer.Length || (length == buffer.Length && result.Count > 0))
-                oversized = true;
-            else
-                length += result.Count;
-            if (result.EndOfMessage) return (result.MessageType, length, oversized);
         }
     }
 

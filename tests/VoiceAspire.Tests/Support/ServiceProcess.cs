@@ -38,12 +38,23 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
-    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    /// <summary>A loopback port free right now (for a service that must come back on the same address).</summary>
+    public static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    /// <param name="port">0: Kestrel picks one.</param>
+    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, int port = 0)
     {
         var dll = ProjectDll(project);
         var info = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { dll, "--urls", "http://127.0.0.1:0" },
+            ArgumentList = { dll, "--urls", $"http://127.0.0.1:{port}" },
             WorkingDirectory = Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,

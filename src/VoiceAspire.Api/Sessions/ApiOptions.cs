@@ -1,0 +1,48 @@
+using FluentValidation;
+
+namespace VoiceAspire.Api.Sessions;
+
+/// <summary>Configuration section "Api".</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>Service name of the Inference service in service discovery (services:{name}:http:N).</summary>
+    public string InferenceService { get; set; } = "inference";
+
+    /// <summary>Engine for sessions that name none; empty lets Inference choose (Engines:Default there).</summary>
+    public string? DefaultEngine { get; set; }
+
+    /// <summary>A session that receives no audio for this long gets CONNECTION_TIMEOUT (seed 001: 30 s).</summary>
+    public double AudioTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Largest client message accepted; larger ones get BUFFER_OVERFLOW and are dropped.</summary>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Attempts to reach Inference when a session starts (exponential backoff between them).</summary>
+    public int InferenceConnectAttempts { get; set; } = 4;
+
+    /// <summary>First backoff delay; doubles each attempt.</summary>
+    public double InferenceRetryBaseDelaySeconds { get; set; } = 0.25;
+
+    /// <summary>Longest wait for Inference to flush the last results after a stop.</summary>
+    public double StopTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Pipeline events buffered per session before the pipeline waits for the client to read.</summary>
+    public int SessionEventCapacity { get; set; } = 256;
+}
+
+public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
+{
+    public ApiOptionsValidator()
+    {
+        RuleFor(o => o.InferenceService).NotEmpty().Matches("^[a-z0-9-]+$");
+        RuleFor(o => o.DefaultEngine).MaximumLength(200);
+        RuleFor(o => o.AudioTimeoutSeconds).InclusiveBetween(1, 3600);
+        RuleFor(o => o.MaxMessageBytes).InclusiveBetween(1024, 64 * 1024 * 1024);
+        RuleFor(o => o.InferenceConnectAttempts).InclusiveBetween(1, 20);
+        RuleFor(o => o.InferenceRetryBaseDelaySeconds).InclusiveBetween(0.01, 30);
+        RuleFor(o => o.StopTimeoutSeconds).InclusiveBetween(1, 600);
+        RuleFor(o => o.SessionEventCapacity).InclusiveBetween(16, 100_000);
+    }
+}

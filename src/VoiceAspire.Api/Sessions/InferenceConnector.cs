@@ -1,0 +1,115 @@
+using System.Net.WebSockets;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+using VoiceAspire.Contracts.Inference;
+using VoiceAspire.ServiceDefaults.ServiceDiscovery;
+using InferenceCodes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
+
+namespace VoiceAspire.Api.Sessions;
+
+/// <summary>An open Inference stream that has answered "ready", with its message reader.</summary>
+public sealed class InferenceConnection(InferenceStreamClient client, IAsyncEnumerator<InferenceMessage> messages, string engine) : IAsyncDisposable
+{
+    public InferenceStreamClient Client { get; } = client;
+
+    /// <summary>The server's messages after "ready" (one reader: the session's pump).</summary>
+    public IAsyncEnumerator<InferenceMessage> Messages { get; } = messages;
+
+    /// <summary>The engine id Inference resolved for the session.</summary>
+    public string Engine { get; } = engine;
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await Messages.DisposeAsync(); }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or InvalidOperationException) { }
+        await Client.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// Opens one Inference stream per session, found through service discovery ("ws://inference").
+/// Connection failures and busy instances are retried with exponential backoff (the resolver
+/// rotates instances between attempts); an engine that does not exist is not retried.
+/// </summary>
+public sealed class InferenceConnector
+{
+    private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly IServiceEndpointResolver _resolver;
+    private readonly ApiOptions _options;
+    private readonly ResiliencePipeline _retry;
+
+    public InferenceConnector(IServiceEndpointResolver resolver, IOptions<ApiOptions> options, ILogger<InferenceConnector> logger)
+    {
+        _resolver = resolver;
+        _options = options.Value;
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = _options.InferenceConnectAttempts - 1,
+            Delay = TimeSpan.FromSeconds(_options.InferenceRetryBaseDelaySeconds),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            ShouldHandle = new PredicateBuilder().Handle<SessionException>(e => e.Code == SessionErrorCodes.ServiceUnavailable),
+            OnRetry = args =>
+            {
+                logger.LogWarning("Inference not reachable ({Reason}); retry {Attempt} in {Delay:F2} s",
+                    args.Outcome.Exception?.Message, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+    }
+
+    public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken)
+    {
+        if (_resolver.GetEndpoints(_options.InferenceService).Count == 0)
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is not configured.",
+                $"Set services:{_options.InferenceService}:http:0 (env services__{_options.InferenceService}__http__0) to an Inference URL.");
+        return await _retry.ExecuteAsync(async ct => await ConnectOnceAsync(engine, sessionId, ct), cancellationToken);
+    }
+
+    private async Task<InferenceConnection> ConnectOnceAsync(string? engine, string sessionId, CancellationToken cancellationToken)
+    {
+        var logical = InferenceStreamClient.BuildUri(new Uri($"ws://{_options.InferenceService}"), engine, sessionId);
+        InferenceStreamClient? client = null;
+        IAsyncEnumerator<InferenceMessage>? messages = null;
+        try
+        {
+            client = await InferenceStreamClient.ConnectAsync(_resolver.Resolve(logical), TimeSpan.FromSeconds(10), cancellationToken: cancellationToken);
+            messages = client.ReadMessagesAsync(CancellationToken.None).GetAsyncEnumerator(CancellationToken.None);
+            // A first use loads the engine: allow it time, but not forever.
+            if (!await messages.MoveNextAsync().AsTask().WaitAsync(ReadyTimeout, cancellationToken))
+                throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service closed the stream before it was ready.");
+            var first = messages.Current;
+            if (first.Type == InferenceStreamProtocol.Types.Ready)
+                return new InferenceConnection(client, messages, first.Engine ?? engine ?? "");
+            throw first.Code switch
+            {
+                InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid or InferenceCodes.InvalidRequest =>
+                    new SessionException(SessionErrorCodes.ModelUnavailable, first.Message ?? "Model unavailable.", first.Hint),
+                _ => new SessionException(SessionErrorCodes.ServiceUnavailable, first.Message ?? "The recognition service refused the stream.", first.Hint),
+            };
+        }
+        catch (Exception e) when (e is WebSocketException or HttpRequestException or IOException or InvalidOperationException or TimeoutException
+                                      || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            await DisposeQuietlyAsync(client, messages);
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is unavailable.", e.Message, e);
+        }
+        catch
+        {
+            await DisposeQuietlyAsync(client, messages);
+            throw;
+        }
+    }
+
+    private static async Task DisposeQuietlyAsync(InferenceStreamClient? client, IAsyncEnumerator<InferenceMessage>? messages)
+    {
+        if (messages is not null)
+        {
+            try { await messages.DisposeAsync(); }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or InvalidOperationException) { }
+        }
+        if (client is not null) await client.DisposeAsync();
+    }
+}

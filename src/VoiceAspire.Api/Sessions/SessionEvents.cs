@@ -1,0 +1,48 @@
+namespace VoiceAspire.Api.Sessions;
+
+/// <summary>
+/// What the session pipeline tells a protocol dialect. Dialects translate these to their wire
+/// messages and nothing else; the pipeline knows no wire format.
+/// </summary>
+public abstract record SessionEvent;
+
+/// <summary>A partial (IsFinal false) or final transcript. Start/End are seconds of session audio.</summary>
+public sealed record TranscriptEvent(string Text, bool IsFinal, double Start, double End, float? Confidence, DateTimeOffset At) : SessionEvent;
+
+/// <summary>A lifecycle step (<see cref="SessionStatusCodes"/>).</summary>
+public sealed record StatusEvent(string Code, string Message) : SessionEvent;
+
+/// <summary>A problem (<see cref="SessionErrorCodes"/>). Fatal: the session is over.</summary>
+public sealed record ErrorEvent(string Code, string Message, string? Details, bool Fatal) : SessionEvent;
+
+/// <summary>The pipeline's status vocabulary (the seed-001 codes).</summary>
+public static class SessionStatusCodes
+{
+    public const string SessionStarted = "SESSION_STARTED";
+    public const string SessionStopped = "SESSION_STOPPED";
+    public const string ModelLoaded = "MODEL_LOADED";
+    public const string ProcessingAudio = "PROCESSING_AUDIO";
+}
+
+/// <summary>
+/// The pipeline's error vocabulary: the seed-001 codes, plus SERVICE_UNAVAILABLE (the Inference
+/// service cannot be reached or was lost) and INVALID_MESSAGE (a control message we cannot read),
+/// which dialects may map onto their own.
+/// </summary>
+public static class SessionErrorCodes
+{
+    public const string ModelUnavailable = "MODEL_UNAVAILABLE";
+    public const string InvalidAudioFormat = "INVALID_AUDIO_FORMAT";
+    public const string ConnectionTimeout = "CONNECTION_TIMEOUT";
+    public const string BufferOverflow = "BUFFER_OVERFLOW";
+    public const string SessionError = "SESSION_ERROR";
+    public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
+    public const string InvalidMessage = "INVALID_MESSAGE";
+}
+
+/// <summary>A typed pipeline failure that a dialect reports with <see cref="Code"/>.</summary>
+public sealed class SessionException(string code, string message, string? details = null, Exception? inner = null) : Exception(message, inner)
+{
+    public string Code { get; } = code;
+    public string? Details { get; } = details;
+}

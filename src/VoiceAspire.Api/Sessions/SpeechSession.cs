@@ -1,0 +1,267 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using VoiceAspire.Api.Audio;
+using VoiceAspire.Contracts.Inference;
+using InferenceCodes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
+using InferenceTypes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.Types;
+
+namespace VoiceAspire.Api.Sessions;
+
+/// <summary>What a dialect asks of the pipeline when a session starts.</summary>
+public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format);
+
+/// <summary>
+/// The one session pipeline: client audio → <see cref="AudioNormalizer"/> → the session's Inference
+/// stream → <see cref="SessionEvent"/>s → the dialect. Bounded throughout: audio is pushed with
+/// await (the Inference socket's flow control reaches the client), events wait in a bounded channel
+/// for the dialect to send them. Single producer: one dialect loop calls Push/Stop.
+/// </summary>
+public sealed class SpeechSession : IAsyncDisposable
+{
+    // Largest f32le frame we send Inference: under its 128 KiB frame limit.
+    private const int MaxSamplesPerFrame = InferenceStreamProtocol.MaxFrameBytes / sizeof(float) / 2;
+
+    private readonly InferenceConnection _inference;
+    private readonly AudioNormalizer _normalizer;
+    private readonly ITranscriptStore _store;
+    private readonly ApiTelemetry _telemetry;
+    private readonly ILogger _logger;
+    private readonly Channel<SessionEvent> _events;
+    private readonly ArrayBufferWriter<float> _samples = new(16_000);
+    private readonly SentAudioClock _clock = new();
+    private readonly TaskCompletionSource<double> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _pump;
+    private readonly long _startedAt = Stopwatch.GetTimestamp();
+    private bool _stopped;
+
+    private SpeechSession(SpeechSessionRequest request, InferenceConnection inference, AudioNormalizer normalizer, ITranscriptStore store,
+        ApiTelemetry telemetry, ILogger logger, int eventCapacity)
+    {
+        Request = request;
+        _inference = inference;
+        _normalizer = normalizer;
+        _store = store;
+        _telemetry = telemetry;
+        _logger = logger;
+        _events = Channel.CreateBounded<SessionEvent>(new BoundedChannelOptions(eventCapacity) { SingleReader = true });
+        _pump = Task.Run(PumpAsync);
+    }
+
+    public SpeechSessionRequest Request { get; }
+
+    public string SessionId => Request.SessionId;
+
+    /// <summary>The engine Inference chose for this session.</summary>
+    public string Engine => _inference.Engine;
+
+    /// <summary>Events for the dialect; completes when the session is over.</summary>
+    public ChannelReader<SessionEvent> Events => _events.Reader;
+
+    /// <summary>Audio seconds accepted so far (at 16 kHz).</summary>
+    public double AudioSeconds => _normalizer.SamplesOut / 16_000.0;
+
+    /// <summary>
+    /// Opens the pipeline: validates the declared format, then connects to Inference (with retries).
+    /// Throws <see cref="SessionException"/> (MODEL_UNAVAILABLE, SERVICE_UNAVAILABLE, INVALID_AUDIO_FORMAT).
+    /// </summary>
+    public static async Task<SpeechSession> StartAsync(SpeechSessionRequest request, InferenceConnector connector, ITranscriptStore store,
+        ApiTelemetry telemetry, ILogger logger, int eventCapacity, CancellationToken cancellationToken)
+    {
+        AudioNormalizer normalizer;
+        try
+        {
+            normalizer = new AudioNormalizer(request.Format);
+        }
+        catch (AudioFormatException e)
+        {
+            throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
+        }
+        var connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken);
+        telemetry.SessionStarted(request.Dialect);
+        logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
+        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity);
+    }
+
+    /// <summary>
+    /// Normalizes one chunk of client audio and sends it on. Throws <see cref="SessionException"/>
+    /// INVALID_AUDIO_FORMAT for a chunk that cannot be audio (dropped whole; the session goes on),
+    /// SERVICE_UNAVAILABLE when the Inference stream is gone.
+    /// </summary>
+    public async ValueTask PushAudioAsync(ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken)
+    {
+        if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
+        _telemetry.BytesIn.Add(chunk.Length, _telemetry.DialectTag(Request.Dialect));
+        _samples.ResetWrittenCount();
+        try
+        {
+            _normalizer.Push(chunk.Span, _samples);
+        }
+        catch (AudioFormatException e)
+        {
+            _telemetry.Error(SessionErrorCodes.InvalidAudioFormat, Request.Dialect);
+            throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
+        }
+        await SendSamplesAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Ends the audio: flushes the normalizer and the engine, waits (bounded) for the last finals,
+    /// and returns the whole transcript. The event channel completes after the last event.
+    /// </summary>
+    public async Task<string> StopAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_stopped) return await TranscriptAsync(cancellationToken);
+        _stopped = true;
+        _samples.ResetWrittenCount();
+        _normalizer.Flush(_samples);
+        await SendSamplesAsync(cancellationToken);
+        try
+        {
+            await _inference.Client.FinishAsync(cancellationToken);
+            await _finished.Task.WaitAsync(timeout, cancellationToken);
+        }
+        catch (Exception e) when (e is WebSocketException or TimeoutException)
+        {
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service did not finish the session.", e.Message, e);
+        }
+        await _pump.WaitAsync(timeout, cancellationToken);
+        return await TranscriptAsync(cancellationToken);
+    }
+
+    /// <summary>The finals so far, joined.</summary>
+    public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default) =>
+        string.Join(" ", (await _store.GetAsync(SessionId, cancellationToken)).Select(s => s.Text).Where(t => t.Length > 0));
+
+    private async ValueTask SendSamplesAsync(CancellationToken cancellationToken)
+    {
+        var samples = _samples.WrittenMemory;
+        try
+        {
+            for (var offset = 0; offset < samples.Length; offset += MaxSamplesPerFrame)
+            {
+                var frame = samples.Slice(offset, Math.Min(MaxSamplesPerFrame, samples.Length - offset));
+                await _inference.Client.SendAudioAsync(frame, cancellationToken);
+                _clock.Sent(frame.Length);
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", e.Message, e);
+        }
+        _telemetry.AudioSeconds.Add(samples.Length / 16_000.0, _telemetry.DialectTag(Request.Dialect));
+    }
+
+    /// <summary>Inference messages → session events, until "finished" or the stream breaks.</summary>
+    private async Task PumpAsync()
+    {
+        var messages = _inference.Messages;
+        try
+        {
+            while (await messages.MoveNextAsync())
+            {
+                var m = messages.Current;
+                switch (m.Type)
+                {
+                    case InferenceTypes.Partial:
+                        _telemetry.Transcripts.Add(1, _telemetry.KindTag("partial"));
+                        _telemetry.PartialLatency.Record(_clock.LatencySeconds(m.End ?? 0));
+                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, m.Start ?? 0, m.End ?? 0, null, DateTimeOffset.UtcNow));
+                        break;
+                    case InferenceTypes.Final:
+                        _telemetry.Transcripts.Add(1, _telemetry.KindTag("final"));
+                        _telemetry.FinalLatency.Record(_clock.LatencySeconds(m.End ?? 0));
+                        await _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence));
+                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
+                        break;
+                    case InferenceTypes.Error:
+                        var code = m.Code switch
+                        {
+                            InferenceCodes.InvalidAudioFrame => SessionErrorCodes.InvalidAudioFormat,
+                            InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid => SessionErrorCodes.ModelUnavailable,
+                            InferenceCodes.IdleTimeout => SessionErrorCodes.ConnectionTimeout,
+                            InferenceCodes.FrameTooLarge => SessionErrorCodes.BufferOverflow,
+                            _ => SessionErrorCodes.SessionError,
+                        };
+                        _telemetry.Error(code, Request.Dialect);
+                        await _events.Writer.WriteAsync(new ErrorEvent(code, m.Message ?? "Recognition error.", m.Hint, m.Fatal == true));
+                        break;
+                    case InferenceTypes.Finished:
+                        _finished.TrySetResult(m.AudioSeconds ?? 0);
+                        return;
+                }
+            }
+            await LostAsync("The recognition service closed the stream.");
+        }
+        catch (Exception e) when (e is WebSocketException or IOException or InvalidDataException or ObjectDisposedException or OperationCanceledException)
+        {
+            await LostAsync(e.Message);
+        }
+        finally
+        {
+            _events.Writer.TryComplete();
+        }
+    }
+
+    private async Task LostAsync(string detail)
+    {
+        if (_finished.Task.IsCompleted) return;
+        _logger.LogWarning("Inference stream lost: {Detail}", detail);
+        _telemetry.Error(SessionErrorCodes.ServiceUnavailable, Request.Dialect);
+        _finished.TrySetException(new WebSocketException("The recognition service connection was lost."));
+        // TryWrite: a client that stopped reading must not hold the pump.
+        _events.Writer.TryWrite(new ErrorEvent(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", detail, Fatal: true));
+        await Task.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _inference.DisposeAsync(); // ends the pump: its read fails or completes
+        try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); }
+        catch (TimeoutException) { _logger.LogWarning("Session pump did not stop in time"); }
+        _events.Writer.TryComplete();
+        await _store.DeleteAsync(SessionId);
+        _telemetry.SessionEnded(Request.Dialect, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
+        _logger.LogInformation("Session ended after {AudioSeconds:F2} s of audio", AudioSeconds);
+    }
+
+    /// <summary>
+    /// When each stretch of audio went to Inference, so an event's audio time maps back to a send
+    /// time: latency = now − when the audio it covers was sent. Bounded ring of recent sends.
+    /// </summary>
+    private sealed class SentAudioClock
+    {
+        private const int Capacity = 4096;
+        private readonly (long EndSample, long Timestamp)[] _ring = new (long, long)[Capacity];
+        private int _count;
+        private int _next;
+        private long _samples;
+
+        public void Sent(int samples)
+        {
+            lock (_ring)
+            {
+                _samples += samples;
+                _ring[_next] = (_samples, Stopwatch.GetTimestamp());
+                _next = (_next + 1) % Capacity;
+                _count = Math.Min(_count + 1, Capacity);
+            }
+        }
+
+        public double LatencySeconds(double audioSeconds)
+        {
+            var sample = (long)(audioSeconds * 16_000);
+            lock (_ring)
+            {
+                // Oldest send whose audio reaches the event's end time.
+                for (var i = 0; i < _count; i++)
+                {
+                    var entry = _ring[(_next - _count + i + Capacity) % Capacity];
+                    if (entry.EndSample >= sample) return Stopwatch.GetElapsedTime(entry.Timestamp).TotalSeconds;
+                }
+            }
+            return 0;
+        }
+    }
+}
