@@ -2,16 +2,19 @@ using VoiceAspire.Bench;
 
 // VoiceAspire benchmarks. Usage:
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- engines [--streams 1,4,8] [--engines id,...] [--repeat N]
+//   dotnet run -c Release --project bench/VoiceAspire.Bench -- latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]
 var command = args.FirstOrDefault() ?? "engines";
 var options = BenchArgs.Parse(args.Skip(1).ToArray());
 return command switch
 {
     "engines" => await EngineBenchmark.RunAsync(options),
+    "latency" => await LatencyBenchmark.RunAsync(options),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("usage: VoiceAspire.Bench engines [--streams 1,4,8] [--engines id,...] [--repeat N]");
+    Console.Error.WriteLine("       VoiceAspire.Bench latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]");
     return 2;
 }

@@ -8,7 +8,7 @@ public class InferenceFailureTests
     [Fact]
     public async Task Killing_inference_mid_session_reports_an_error_and_the_api_recovers()
     {
-        await using var stack = await ApiStack.StartAsync(inferencePort: ServiceProcess.FreePort());
+        await using var stack = await ApiStack.StartAsync(inferencePort: ServiceProcess.FreePort(), sherpaModelDir: SharedData.ZhModelDir);
         var audio = ApiFixture.Int16(SharedData.ReadMono16k(SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav")).File));
         var chunks = ApiFixture.FixedChunks(audio, 8192).ToList();
 

@@ -103,7 +103,7 @@ public class Seed001TimeoutTests
     [Fact]
     public async Task Connection_timeout_after_silence_closes_the_connection()
     {
-        await using var stack = await ApiStack.StartAsync(new Dictionary<string, string> { ["Api__AudioTimeoutSeconds"] = "2" });
+        await using var stack = await ApiStack.StartAsync(new Dictionary<string, string> { ["Api__AudioTimeoutSeconds"] = "2" }, sherpaModelDir: SharedData.ZhModelDir);
         await using var client = await JsonSocketClient.ConnectAsync(stack.WebSocketUri("/ws/quiet-client"));
         await client.SendJsonAsync(new { type = "start_recording", engine = "pocketsphinx" });
         await client.WaitForTypeAsync("status", "MODEL_LOADED");

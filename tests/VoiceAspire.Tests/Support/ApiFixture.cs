@@ -8,7 +8,7 @@ public sealed class ApiFixture : IAsyncLifetime
 {
     public ApiStack Stack { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Stack = await ApiStack.StartAsync();
+    public async Task InitializeAsync() => Stack = await ApiStack.StartAsync(sherpaModelDir: SharedData.ZhModelDir);
 
     public async Task DisposeAsync() => await Stack.DisposeAsync();
 

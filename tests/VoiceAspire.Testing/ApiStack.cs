@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using VoiceAspire.Contracts.WebSockets;
 
-namespace VoiceAspire.Tests.Support;
+namespace VoiceAspire.Testing;
 
 /// <summary>A real Inference process and a real Api process wired by service discovery (services__inference__http__0).</summary>
 public sealed class ApiStack : IAsyncDisposable
@@ -18,14 +18,17 @@ public sealed class ApiStack : IAsyncDisposable
 
     public ServiceProcess Api { get; }
 
-    public static async Task<ApiStack> StartAsync(IReadOnlyDictionary<string, string>? apiEnvironment = null, int inferencePort = 0)
+    /// <summary>sherpa-onnx model folder handed to Inference (Engines:SherpaOnnx:ModelPaths:0); null: its defaults.</summary>
+    public string? SherpaModelDir { get; private init; }
+
+    public static async Task<ApiStack> StartAsync(IReadOnlyDictionary<string, string>? apiEnvironment = null, int inferencePort = 0, string? sherpaModelDir = null)
     {
-        var inference = await StartInferenceAsync(inferencePort);
+        var inference = await StartInferenceAsync(inferencePort, sherpaModelDir);
         try
         {
             var env = new Dictionary<string, string> { ["services__inference__http__0"] = inference.BaseAddress.ToString().TrimEnd('/') };
             foreach (var (k, v) in apiEnvironment ?? new Dictionary<string, string>()) env[k] = v;
-            return new ApiStack(inference, await ServiceProcess.StartAsync("VoiceAspire.Api", env));
+            return new ApiStack(inference, await ServiceProcess.StartAsync("VoiceAspire.Api", env)) { SherpaModelDir = sherpaModelDir };
         }
         catch
         {
@@ -34,18 +37,17 @@ public sealed class ApiStack : IAsyncDisposable
         }
     }
 
-    public static Task<ServiceProcess> StartInferenceAsync(int port = 0) =>
-        ServiceProcess.StartAsync("VoiceAspire.Inference", new Dictionary<string, string>
-        {
-            ["Engines__SherpaOnnx__ModelPaths__0"] = SharedData.ZhModelDir,
-        }, port: port);
+    public static Task<ServiceProcess> StartInferenceAsync(int port = 0, string? sherpaModelDir = null) =>
+        ServiceProcess.StartAsync("VoiceAspire.Inference",
+            sherpaModelDir is null ? null : new Dictionary<string, string> { ["Engines__SherpaOnnx__ModelPaths__0"] = sherpaModelDir },
+            port: port);
 
     /// <summary>Kills Inference (SIGKILL) and starts it again on the same port.</summary>
     public async Task RestartInferenceAsync()
     {
         var port = Inference.BaseAddress.Port;
         await Inference.DisposeAsync();
-        Inference = await StartInferenceAsync(port);
+        Inference = await StartInferenceAsync(port, SherpaModelDir);
     }
 
     public Uri WebSocketUri(string pathAndQuery) => new(new UriBuilder(Api.BaseAddress) { Scheme = "ws" }.Uri, pathAndQuery);
@@ -66,6 +68,9 @@ public sealed class JsonSocketClient : IAsyncDisposable
     private Task _reader = Task.CompletedTask;
 
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>Called on the reader's thread for every message as it arrives (timing-sensitive callers).</summary>
+    public Action<JsonElement>? OnMessage { get; set; }
 
     public static async Task<JsonSocketClient> ConnectAsync(Uri uri)
     {
@@ -138,7 +143,9 @@ public sealed class JsonSocketClient : IAsyncDisposable
                     return;
                 }
                 using var doc = JsonDocument.Parse(buffer.AsMemory(0, message.Length));
-                lock (_received) _received.Add(doc.RootElement.Clone());
+                var element = doc.RootElement.Clone();
+                OnMessage?.Invoke(element);
+                lock (_received) _received.Add(element);
                 _arrived.Release();
             }
         }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
-namespace VoiceAspire.Tests.Support;
+namespace VoiceAspire.Testing;
 
 /// <summary>
 /// Runs one of our services as a real child process (`dotnet &lt;project&gt;.dll`) on a port Kestrel
