@@ -173,7 +173,8 @@ public static class LatencyBenchmark
     private static (float[] Audio, string Label) LoadAudio(int passes)
     {
         var clip = WavFile.Read(Path.Combine(FindShared("audio"), "en", "jfk.wav")).Samples;
-        var one = clip.Concat(new float[16000]).ToArray();
+        // int16-exact samples: the Api path sends int16, so both paths decode the very same audio.
+        var one = Pcm.ToFloat(Pcm.FromFloat(clip.Concat(new float[16000]).ToArray(), PcmEncoding.Int16), PcmEncoding.Int16);
         return (Enumerable.Repeat(one, passes).SelectMany(a => a).ToArray(), $"jfk.wav + 1 s silence ×{passes}");
     }
 

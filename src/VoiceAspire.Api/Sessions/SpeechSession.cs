@@ -35,6 +35,7 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly Task _pump;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
+    private readonly SessionStats _stats = new();
 
     private SpeechSession(SpeechSessionRequest request, InferenceConnection inference, AudioNormalizer normalizer, ITranscriptStore store,
         ApiTelemetry telemetry, ILogger logger, int eventCapacity)
@@ -61,6 +62,9 @@ public sealed class SpeechSession : IAsyncDisposable
 
     /// <summary>Audio seconds accepted so far (at 16 kHz).</summary>
     public double AudioSeconds => _normalizer.SamplesOut / 16_000.0;
+
+    /// <summary>This session's counters and latencies so far.</summary>
+    public SessionStatsSnapshot Stats => _stats.Snapshot(AudioSeconds);
 
     /// <summary>
     /// Opens the pipeline: validates the declared format, then connects to Inference (with retries).
@@ -93,6 +97,7 @@ public sealed class SpeechSession : IAsyncDisposable
     {
         if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
         _telemetry.BytesIn.Add(chunk.Length, _telemetry.DialectTag(Request.Dialect));
+        _stats.AddBytes(chunk.Length);
         _samples.ResetWrittenCount();
         try
         {
@@ -101,6 +106,7 @@ public sealed class SpeechSession : IAsyncDisposable
         catch (AudioFormatException e)
         {
             _telemetry.Error(SessionErrorCodes.InvalidAudioFormat, Request.Dialect);
+            _stats.AddError();
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
         await SendSamplesAsync(cancellationToken);
@@ -165,13 +171,17 @@ public sealed class SpeechSession : IAsyncDisposable
                 switch (m.Type)
                 {
                     case InferenceTypes.Partial:
+                        var partialLatency = _clock.LatencySeconds(m.End ?? 0);
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("partial"));
-                        _telemetry.PartialLatency.Record(_clock.LatencySeconds(m.End ?? 0));
+                        _telemetry.PartialLatency.Record(partialLatency);
+                        _stats.AddPartial(partialLatency);
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, m.Start ?? 0, m.End ?? 0, null, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Final:
+                        var finalLatency = _clock.LatencySeconds(m.End ?? 0);
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("final"));
-                        _telemetry.FinalLatency.Record(_clock.LatencySeconds(m.End ?? 0));
+                        _telemetry.FinalLatency.Record(finalLatency);
+                        _stats.AddFinal(finalLatency);
                         await _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence));
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
                         break;
@@ -185,6 +195,7 @@ public sealed class SpeechSession : IAsyncDisposable
                             _ => SessionErrorCodes.SessionError,
                         };
                         _telemetry.Error(code, Request.Dialect);
+                        _stats.AddError();
                         await _events.Writer.WriteAsync(new ErrorEvent(code, m.Message ?? "Recognition error.", m.Hint, m.Fatal == true));
                         break;
                     case InferenceTypes.Finished:
@@ -223,7 +234,10 @@ public sealed class SpeechSession : IAsyncDisposable
         _events.Writer.TryComplete();
         await _store.DeleteAsync(SessionId);
         _telemetry.SessionEnded(Request.Dialect, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
-        _logger.LogInformation("Session ended after {AudioSeconds:F2} s of audio", AudioSeconds);
+        var stats = Stats;
+        _logger.LogInformation(
+            "Session ended: {AudioSeconds:F2} s of audio, {BytesIn} bytes in, {Partials} partials, {Finals} finals, {Errors} errors, partial latency p50 {PartialP50Ms} ms, final latency p50 {FinalP50Ms} ms",
+            stats.AudioSeconds, stats.BytesIn, stats.Partials, stats.Finals, stats.Errors, stats.PartialLatencyP50Ms, stats.FinalLatencyP50Ms);
     }
 
     /// <summary>

@@ -43,6 +43,11 @@ public class Seed001FlowTests(ApiFixture api, ITestOutputHelper output)
         var stopped = messages.Last(m => JsonSocketClient.Is(m, "status"));
         Assert.Equal(direct, stopped.GetProperty("transcript").GetString());
         Assert.Equal("pocketsphinx:en-us", stopped.GetProperty("engine").GetString());
+        var stats = stopped.GetProperty("stats");
+        Assert.Equal(audio.Length * 2, stats.GetProperty("bytes_in").GetInt64());
+        Assert.Equal(audio.Length / 16000.0, stats.GetProperty("audio_seconds").GetDouble(), 2);
+        Assert.Equal(finals.Count, stats.GetProperty("finals").GetInt32());
+        Assert.Equal(results.Count - finals.Count, stats.GetProperty("partials").GetInt32());
     }
 
     public static TheoryData<string> Variants() => ["float32-48k-stereo", "int16-8k", "int32-16k"];

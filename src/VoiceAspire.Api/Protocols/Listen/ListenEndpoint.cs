@@ -54,7 +54,7 @@ public sealed record ListenTranscript(string Text, bool IsFinal, string Timestam
     public string Type => "transcript";
 }
 
-public sealed record ListenSessionComplete(string Transcript, string SessionId, double AudioSeconds)
+public sealed record ListenSessionComplete(string Transcript, string SessionId, double AudioSeconds, SessionStatsSnapshot Stats)
 {
     public string Type => "session_complete";
 }
@@ -199,7 +199,7 @@ internal sealed class ListenEndpoint(
             {
                 var transcript = await session.StopAsync(TimeSpan.FromSeconds(o.StopTimeoutSeconds), socket.Aborted);
                 await forwarder;
-                await socket.SendAsync(new ListenSessionComplete(transcript, sessionId, session.AudioSeconds));
+                await socket.SendAsync(new ListenSessionComplete(transcript, sessionId, session.AudioSeconds, session.Stats));
             }
         }
         catch (SessionException e)

@@ -260,7 +260,7 @@ internal sealed partial class Seed001Endpoint(
                 await owner.SendErrorAsync(socket, e.Code, e.Message, e.Details);
                 transcript = await _session.TranscriptAsync();
             }
-            await socket.SendAsync(new Seed001Status("Recording stopped", SessionStatusCodes.SessionStopped, _session.Engine, transcript, clientId));
+            await socket.SendAsync(new Seed001Status("Recording stopped", SessionStatusCodes.SessionStopped, _session.Engine, transcript, clientId, _session.Stats));
             await EndSessionAsync();
         }
 

@@ -72,7 +72,8 @@ public sealed record Seed001RecognitionResult(string Text, bool IsFinal, string 
 }
 
 /// <summary>status: SESSION_STARTED, MODEL_LOADED, PROCESSING_AUDIO, SESSION_STOPPED (with the whole transcript).</summary>
-public sealed record Seed001Status(string Message, string Code, string? Engine = null, string? Transcript = null, string? SessionId = null)
+public sealed record Seed001Status(string Message, string Code, string? Engine = null, string? Transcript = null, string? SessionId = null,
+    VoiceAspire.Api.Sessions.SessionStatsSnapshot? Stats = null)
 {
     public string Type => "status";
 }
