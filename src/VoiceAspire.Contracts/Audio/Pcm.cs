@@ -41,21 +41,25 @@ public static class Pcm
         return count;
     }
 
-    /// <summary>Encodes samples (clipped to [-1, 1] for integer encodings) into <paramref name="destination"/>.</summary>
+    /// <summary>
+    /// Encodes samples into <paramref name="destination"/>. Integer encodings scale by 2^15 / 2^31 (the
+    /// same factor <see cref="ToFloat(ReadOnlySpan{byte}, PcmEncoding, Span{float})"/> divides by, so
+    /// decoded integer audio re-encodes to the same integers) and clip to the type's range.
+    /// </summary>
     public static void FromFloat(ReadOnlySpan<float> samples, Span<byte> destination, PcmEncoding encoding)
     {
         var width = BytesPerSample(encoding);
         if (destination.Length < samples.Length * width) throw new ArgumentException("Destination too small.", nameof(destination));
         for (var i = 0; i < samples.Length; i++)
         {
-            var x = Math.Clamp(samples[i], -1f, 1f);
+            var x = float.IsNaN(samples[i]) ? 0f : samples[i];
             switch (encoding)
             {
                 case PcmEncoding.Int16:
-                    BinaryPrimitives.WriteInt16LittleEndian(destination[(i * 2)..], (short)Math.Round(x * 32767f));
+                    BinaryPrimitives.WriteInt16LittleEndian(destination[(i * 2)..], (short)Math.Clamp(Math.Round(x * 32768.0), short.MinValue, short.MaxValue));
                     break;
                 case PcmEncoding.Int32:
-                    BinaryPrimitives.WriteInt32LittleEndian(destination[(i * 4)..], (int)Math.Round(x * 2147483647.0));
+                    BinaryPrimitives.WriteInt32LittleEndian(destination[(i * 4)..], (int)Math.Clamp(Math.Round(x * 2147483648.0), int.MinValue, int.MaxValue));
                     break;
                 case PcmEncoding.Float32:
                     BinaryPrimitives.WriteSingleLittleEndian(destination[(i * 4)..], samples[i]);
