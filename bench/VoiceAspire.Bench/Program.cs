@@ -9,6 +9,7 @@ return command switch
 {
     "engines" => await EngineBenchmark.RunAsync(options),
     "latency" => await LatencyBenchmark.RunAsync(options),
+    "transcribe" => await TranscribeCommand.RunAsync(options),
     _ => Usage(),
 };
 
@@ -16,5 +17,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: VoiceAspire.Bench engines [--streams 1,4,8] [--engines id,...] [--repeat N]");
     Console.Error.WriteLine("       VoiceAspire.Bench latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]");
+    Console.Error.WriteLine("       VoiceAspire.Bench transcribe --file audio.wav [--url ws://127.0.0.1:5000/listen?engine=pocketsphinx] [--realtime]");
     return 2;
 }
