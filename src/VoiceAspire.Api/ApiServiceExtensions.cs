@@ -4,6 +4,7 @@ using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Sessions;
+using VoiceAspire.ServiceDefaults.Validation;
 
 namespace VoiceAspire.Api;
 
@@ -13,8 +14,7 @@ public static class ApiServiceExtensions
     public static IHostApplicationBuilder AddVoiceApi(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ApiOptions>>(new FluentValidateOptions<ApiOptions>(new ApiOptionsValidator(), ApiOptions.Section));
+        services.AddValidatedOptions<ApiOptions, ApiOptionsValidator>(builder.Configuration, ApiOptions.Section);
 
         services.AddSingleton<ApiTelemetry>();
         services.AddSingleton<InferenceConnector>();
@@ -41,18 +41,5 @@ public static class ApiServiceExtensions
         app.Map("/listen", (HttpContext context, ListenEndpoint endpoint) => ListenEndpoint.HandleAsync(context, endpoint));
         ModelEndpoints.Map(app);
         return app;
-    }
-}
-
-/// <summary>Adapts a FluentValidation validator to the options system: bad configuration fails at startup with every problem listed.</summary>
-internal sealed class FluentValidateOptions<TOptions>(IValidator<TOptions> validator, string section) : IValidateOptions<TOptions>
-    where TOptions : class
-{
-    public ValidateOptionsResult Validate(string? name, TOptions options)
-    {
-        var result = validator.Validate(options);
-        return result.IsValid
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail(result.Errors.Select(e => $"{section}:{e.PropertyName}: {e.ErrorMessage}"));
     }
 }

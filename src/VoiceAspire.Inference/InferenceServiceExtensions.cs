@@ -1,5 +1,5 @@
 using FluentValidation;
-using Microsoft.Extensions.Options;
+using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -29,16 +29,6 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IValidator<StreamRequest>, StreamRequestValidator>();
         services.AddSingleton<StreamSessionRegistry>();
         return builder;
-    }
-
-    /// <summary>Binds a section and validates it with FluentValidation when the host starts.</summary>
-    public static IServiceCollection AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, IConfiguration configuration, string section)
-        where TOptions : class
-        where TValidator : class, IValidator<TOptions>, new()
-    {
-        services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<TOptions>>(new FluentValidateOptions<TOptions>(new TValidator(), section));
-        return services;
     }
 
     public static WebApplication MapInference(this WebApplication app)
@@ -75,19 +65,6 @@ public static class InferenceServiceExtensions
         });
         app.Map(InferenceStreamProtocol.Path, StreamEndpoint.HandleAsync);
         return app;
-    }
-}
-
-/// <summary>Adapts a FluentValidation validator to the options system, so bad configuration fails at startup with every problem listed.</summary>
-internal sealed class FluentValidateOptions<TOptions>(IValidator<TOptions> validator, string section) : IValidateOptions<TOptions>
-    where TOptions : class
-{
-    public ValidateOptionsResult Validate(string? name, TOptions options)
-    {
-        var result = validator.Validate(options);
-        return result.IsValid
-            ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail(result.Errors.Select(e => $"{section}:{e.PropertyName}: {e.ErrorMessage}"));
     }
 }
 
