@@ -114,6 +114,7 @@ internal sealed partial class Seed001Endpoint(
         private volatile bool _lost; // the pipeline reported a fatal error: the client was told once
         private bool _audioSeen;
         private long _lastAudio = Stopwatch.GetTimestamp();
+        private bool _starting;
 
         public async Task RunAsync()
         {
@@ -189,6 +190,8 @@ internal sealed partial class Seed001Endpoint(
                 start.Engine ?? NullIfEmpty(queryEngine) ?? NullIfEmpty(owner.Options.DefaultEngine),
                 new DeclaredAudioFormat(start.Encoding is null ? null : encoding, start.SampleRate, start.Channels));
             await socket.SendAsync(new Seed001Status("Recording started", SessionStatusCodes.SessionStarted, SessionId: clientId));
+            // The client's silence is what times out, not our model load: the clock stops while we start.
+            Volatile.Write(ref _starting, true);
             try
             {
                 _session = await SpeechSession.StartAsync(request, owner.Connector, owner.Store, owner.Telemetry, logger,
@@ -199,8 +202,12 @@ internal sealed partial class Seed001Endpoint(
                 await owner.SendErrorAsync(socket, e.Code, e.Message, e.Details);
                 return;
             }
+            finally
+            {
+                Volatile.Write(ref _lastAudio, Stopwatch.GetTimestamp());
+                Volatile.Write(ref _starting, false);
+            }
             _audioSeen = false;
-            Volatile.Write(ref _lastAudio, Stopwatch.GetTimestamp());
             await socket.SendAsync(new Seed001Status($"Model {_session.Engine} ready", SessionStatusCodes.ModelLoaded, _session.Engine));
             _forwarder = Task.Run(() => ForwardAsync(_session));
         }
@@ -303,7 +310,7 @@ internal sealed partial class Seed001Endpoint(
             {
                 while (await timer.WaitForNextTickAsync(socket.Aborted))
                 {
-                    if (Stopwatch.GetElapsedTime(Volatile.Read(ref _lastAudio)).TotalSeconds < limit) continue;
+                    if (Volatile.Read(ref _starting) || Stopwatch.GetElapsedTime(Volatile.Read(ref _lastAudio)).TotalSeconds < limit) continue;
                     await owner.SendErrorAsync(socket, SessionErrorCodes.ConnectionTimeout, $"No audio received for {limit:F0} s.",
                         "The connection is closed; reconnect and send audio_chunk messages regularly.");
                     socket.Close(WebSocketCloseStatus.NormalClosure, "timeout");
