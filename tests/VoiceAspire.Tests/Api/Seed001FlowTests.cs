@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using VoiceAspire.Api.Audio;
 using VoiceAspire.Inference.Engines.PocketSphinx;
 using VoiceAspire.Tests.Support;
 using Xunit.Abstractions;
@@ -66,10 +67,31 @@ public class Seed001FlowTests(ApiFixture api, ITestOutputHelper output)
         var werDirect = WordErrorRate.Compute(reference, direct);
         var werVariant = WordErrorRate.Compute(reference, text);
         output.WriteLine($"{variant}: WER {werVariant:P1} (direct {werDirect:P1})\n  direct:  {direct}\n  variant: {text}");
-        if (variant == "int32-16k")
-            Assert.Equal(direct, text); // no resampling: the very same samples reach the engine
-        else
-            Assert.True(text == direct || Math.Abs(werVariant - werDirect) <= 0.01, $"{variant}: WER {werVariant:P1} vs direct {werDirect:P1}");
+        switch (variant)
+        {
+            case "int32-16k":
+                Assert.Equal(direct, text); // no resampling: the very same samples reach the engine
+                break;
+            case "int16-8k":
+                // 8 kHz audio has nothing above 4 kHz, and the en-us model is wideband (filterbank to 6.8 kHz): it
+                // scores ~90 % WER on telephone-band audio however well it is upsampled (sox -v gives the same).
+                // What the pipeline owes is transparency: detection, random chunking and streaming resampling
+                // deliver exactly the samples the normalizer gives offline, so the engine gives the same text.
+                Assert.Equal(DirectText(Normalize(bytes, new DeclaredAudioFormat(null, 8_000, null))), text);
+                break;
+            default:
+                Assert.True(text == direct || Math.Abs(werVariant - werDirect) <= 0.01, $"{variant}: WER {werVariant:P1} vs direct {werDirect:P1}");
+                break;
+        }
+    }
+
+    private static float[] Normalize(byte[] bytes, DeclaredAudioFormat format)
+    {
+        var normalizer = new AudioNormalizer(format);
+        var output = new System.Buffers.ArrayBufferWriter<float>();
+        normalizer.Push(bytes, output);
+        normalizer.Flush(output);
+        return output.WrittenSpan.ToArray();
     }
 
     [Fact]
