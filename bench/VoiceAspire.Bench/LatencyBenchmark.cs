@@ -72,15 +72,15 @@ public static class LatencyBenchmark
         Console.WriteLine($"| {path} | {streams} | {P(s.Partial, .5)} | {P(s.Partial, .95)} | {P(s.Partial, .99)} | {P(s.Final, .5)} | {P(s.Final, .95)} | {P(s.Final, .99)} | {s.Partial.Count} | {s.Final.Count} | {s.Errors} |");
     }
 
-    /// <summary>When each chunk's last sample was sent; maps an audio time back to a wall time.</summary>
+    /// <summary>When each chunk was due (its audio existed); maps an audio time back to a wall time.</summary>
     private sealed class SendLog(int chunks)
     {
         private readonly long[] _sentAt = new long[chunks];
         private volatile int _count;
 
-        public void Sent(int chunk)
+        public void Sent(int chunk, long dueTimestamp)
         {
-            _sentAt[chunk] = Stopwatch.GetTimestamp();
+            _sentAt[chunk] = dueTimestamp;
             _count = chunk + 1;
         }
 
@@ -93,15 +93,21 @@ public static class LatencyBenchmark
         }
     }
 
-    /// <summary>Sends chunk i at start + i × 100 ms (absolute schedule: no drift), staggering streams.</summary>
-    private static async Task PaceAsync(int chunks, int stream, Func<int, Task> send)
+    /// <summary>
+    /// Sends chunk i at start + i × 100 ms (absolute schedule: no drift), staggering streams. The chunk's
+    /// audio exists from that due time on, so latencies count from it: a sender held up by a busy engine
+    /// or by backpressure is latency the user sees, on both paths alike.
+    /// </summary>
+    private static async Task PaceAsync(int chunks, int stream, SendLog log, Func<int, Task> send)
     {
         await Task.Delay(TimeSpan.FromMilliseconds(stream * 37 % 1000));
         var start = Stopwatch.GetTimestamp();
         for (var i = 0; i < chunks; i++)
         {
-            var due = TimeSpan.FromMilliseconds(i * 100) - Stopwatch.GetElapsedTime(start);
-            if (due > TimeSpan.Zero) await Task.Delay(due);
+            var due = start + (long)(i * 0.1 * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+            if (wait > TimeSpan.Zero) await Task.Delay(wait);
+            log.Sent(i, due);
             await send(i);
         }
     }
@@ -123,10 +129,9 @@ public static class LatencyBenchmark
                         (e.Kind == RecognitionEventKind.Partial ? stats.Partial : stats.Final).Add(latency);
                 events.Clear();
             }
-            await PaceAsync(chunks, s, i =>
+            await PaceAsync(chunks, s, log, i =>
             {
                 var offset = i * ChunkSamples;
-                log.Sent(i);
                 stream.AcceptAudio(audio.AsSpan(offset, Math.Min(ChunkSamples, audio.Length - offset)), events);
                 Record();
                 return Task.CompletedTask;
@@ -156,12 +161,11 @@ public static class LatencyBenchmark
             };
             await client.SendJsonAsync(new { type = "start_recording", engine });
             await client.WaitForTypeAsync("status", "MODEL_LOADED", TimeSpan.FromSeconds(60));
-            await PaceAsync(chunks, s, async i =>
+            await PaceAsync(chunks, s, log, async i =>
             {
                 var offset = i * ChunkSamples * 2;
                 var bytes = pcm.AsMemory(offset, Math.Min(ChunkSamples * 2, pcm.Length - offset));
                 await client.SendJsonAsync(new { type = "audio_chunk", data = Convert.ToBase64String(bytes.Span) });
-                log.Sent(i);
             });
             await client.SendJsonAsync(new { type = "stop_recording" });
             await client.WaitForTypeAsync("status", "SESSION_STOPPED", TimeSpan.FromSeconds(120));
