@@ -16,6 +16,7 @@ namespace VoiceAspire.AppHost.Orchestration;
 public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
 {
     public const string DashboardResourceName = "dashboard";
+    private const string QuietAspNetCoreKey = "Logging__LogLevel__Microsoft.AspNetCore";
 
     private readonly IReadOnlyList<StackResource> _resources;
     private readonly List<ReplicaRunner> _replicas = [];
@@ -87,6 +88,9 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
         var signals = new List<PosixSignalRegistration>();
         if (intercepted is null)
         {
+            // The in-process dashboard logs every OTLP request at Information otherwise; the services' appsettings
+            // already say the same, so inheriting it changes nothing for them.
+            if (Environment.GetEnvironmentVariable(QuietAspNetCoreKey) is null) Environment.SetEnvironmentVariable(QuietAspNetCoreKey, "Warning");
             // First signal: graceful stop. A second one: SIGKILL every group now.
             foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
                 signals.Add(PosixSignalRegistration.Create(signal, context =>
