@@ -131,7 +131,8 @@ internal sealed class ReplicaRunner
 
     private async Task SuperviseAsync(CancellationToken stopping)
     {
-        var backoff = FirstBackoff;
+        TimeSpan? previous = null;
+        TimeSpan backoff;
         while (true)
         {
             State = ResourceState.Starting;
@@ -193,7 +194,7 @@ internal sealed class ReplicaRunner
             _pid = 0;
             Health = ResourceHealth.Unhealthy;
             State = ResourceState.Exited;
-            if (DateTimeOffset.UtcNow - StartedAt >= StablePeriod) backoff = FirstBackoff;
+            backoff = BackoffAfter(previous, DateTimeOffset.UtcNow - StartedAt!.Value);
             _announce($"{Name} exited with code {ExitCode}; restarting in {backoff.TotalSeconds:0} s");
             Logs.Add($"[apphost] exited with code {ExitCode}; restarting in {backoff.TotalSeconds:0} s", isError: true);
             try
@@ -205,10 +206,17 @@ internal sealed class ReplicaRunner
             {
                 return;
             }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            previous = backoff;
             RestartCount++;
         }
     }
+
+    /// <summary>
+    /// The wait before the next start: 1 s after a first crash or after a run of at least <see cref="StablePeriod"/>,
+    /// otherwise twice the previous wait, at most 30 s.
+    /// </summary>
+    internal static TimeSpan BackoffAfter(TimeSpan? previous, TimeSpan ranFor) =>
+        previous is null || ranFor >= StablePeriod ? FirstBackoff : TimeSpan.FromTicks(Math.Min(previous.Value.Ticks * 2, MaxBackoff.Ticks));
 
     private Process CreateProcess(ReplicaLaunch launch)
     {

@@ -57,3 +57,22 @@ public class StackHostOptionsTests
         Assert.Equal([error], errors);
     }
 }
+
+/// <summary>The restart policy's waits (pure arithmetic; the kill -9 test sees the first one for real).</summary>
+public class RestartBackoffTests
+{
+    [Fact]
+    public void Waits_double_from_1_s_to_a_30_s_cap_and_reset_after_a_stable_run()
+    {
+        var quick = TimeSpan.FromSeconds(2);
+        TimeSpan? wait = null;
+        var waits = new List<double>();
+        for (var i = 0; i < 7; i++)
+        {
+            wait = VoiceAspire.AppHost.Orchestration.ReplicaRunner.BackoffAfter(wait, quick);
+            waits.Add(wait.Value.TotalSeconds);
+        }
+        Assert.Equal([1, 2, 4, 8, 16, 30, 30], waits);
+        Assert.Equal(TimeSpan.FromSeconds(1), VoiceAspire.AppHost.Orchestration.ReplicaRunner.BackoffAfter(TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(2)));
+    }
+}
