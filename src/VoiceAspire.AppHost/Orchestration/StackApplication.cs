@@ -80,7 +80,18 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
     internal IReadOnlyList<ReplicaRunner> Replicas => _replicas;
 
     /// <summary>Blocks until Ctrl+C / SIGTERM (or, under the test harness, until it stops the application).</summary>
-    public void Run() => RunAsync().GetAwaiter().GetResult();
+    public void Run()
+    {
+        try
+        {
+            RunAsync().GetAwaiter().GetResult();
+        }
+        catch (StackStartException e) when (StackHostInterception.Current is null)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Environment.ExitCode = 1;
+        }
+    }
 
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
@@ -127,7 +138,7 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
     {
         foreach (var (resource, port) in _publicPorts)
             if (resource.ExternalPort is > 0 && !PortAllocator.IsFree(IPAddress.Loopback, port))
-                throw new InvalidOperationException($"Port {port} ({resource.Name}) is in use: stop what holds it or pass another port (--api-port).");
+                throw new StackStartException($"port {port} ({resource.Name}) is in use: stop what holds it or pass another port (--{resource.Name}-port).");
 
         await StartDashboardAsync(cancellationToken);
         Console.WriteLine($"Dashboard  {DashboardUrl}");
@@ -249,13 +260,20 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
 
     private async Task StartDashboardAsync(CancellationToken cancellationToken)
     {
-        _dashboard = await DashboardServer.StartAsync(this, new DashboardOptions
+        try
         {
-            Port = Options.DashboardPort,
-            BindAddress = Options.DashboardBind,
-            BrowserToken = Options.DashboardToken,
-            OtlpApiKey = _otlpApiKey,
-        }, cancellationToken);
+            _dashboard = await DashboardServer.StartAsync(this, new DashboardOptions
+            {
+                Port = Options.DashboardPort,
+                BindAddress = Options.DashboardBind,
+                BrowserToken = Options.DashboardToken,
+                OtlpApiKey = _otlpApiKey,
+            }, cancellationToken);
+        }
+        catch (IOException e)
+        {
+            throw new StackStartException($"the dashboard cannot listen on {Options.DashboardBind}:{Options.DashboardPort} ({e.Message}): pass another --dashboard-port.", e);
+        }
         _dashboardStartedAt = DateTimeOffset.UtcNow;
         DashboardUrl = Options.DashboardToken is null ? Loopback(_dashboard.Url) : new Uri(Loopback(_dashboard.Url), $"/?t={Uri.EscapeDataString(Options.DashboardToken)}");
         OtlpEndpoint = Options.OtlpEndpoint ?? Loopback(_dashboard.OtlpEndpoint);
@@ -394,3 +412,6 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
         return null;
     }
 }
+
+/// <summary>The stack cannot start as asked (a port taken, ...): the AppHost prints the message and exits with code 1.</summary>
+public sealed class StackStartException(string message, Exception? inner = null) : Exception(message, inner);

@@ -71,6 +71,21 @@ public partial class AppHostProcessTests(ITestOutputHelper output)
         Assert.DoesNotContain("Dashboard", await stdout); // nothing was started
     }
 
+    [Fact]
+    public async Task A_taken_api_port_stops_the_apphost_with_a_message_naming_it()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        using var apphost = Start("--api-port", port.ToString(), "--dashboard-port", "0");
+        var stderr = apphost.StandardError.ReadToEndAsync();
+        _ = apphost.StandardOutput.ReadToEndAsync();
+        await apphost.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, apphost.ExitCode);
+        Assert.Contains($"error: port {port} (api) is in use", await stderr);
+        Assert.DoesNotContain(ProcFs.Processes(), p => p.ParentPid == apphost.Id);
+    }
+
     private static Process Start(params string[] args)
     {
         var dll = ServiceProcess.ProjectDll("VoiceAspire.AppHost");
