@@ -98,7 +98,11 @@ internal sealed class ReplicaRunner
         await _control.WaitAsync();
         try
         {
-            if (_supervision is null || _supervisor.IsCompleted) return;
+            if (_supervision is null || _supervisor.IsCompleted)
+            {
+                if (State == ResourceState.Waiting) State = ResourceState.NotStarted; // stopped before its turn came
+                return;
+            }
             State = ResourceState.Stopping;
             await _supervision.CancelAsync(); // first, so the exit is not taken for a crash
             var pid = _pid;

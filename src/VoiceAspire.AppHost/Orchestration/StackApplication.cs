@@ -102,6 +102,8 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
             // The in-process dashboard logs every OTLP request at Information otherwise; the services' appsettings
             // already say the same, so inheriting it changes nothing for them.
             if (Environment.GetEnvironmentVariable(QuietAspNetCoreKey) is null) Environment.SetEnvironmentVariable(QuietAspNetCoreKey, "Warning");
+            // If the AppHost dies of a bug, its children must not outlive it (SIGKILL of the AppHost is the one case left).
+            AppDomain.CurrentDomain.UnhandledException += (_, _) => KillAll();
             // First signal: graceful stop. A second one: SIGKILL every group now.
             foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM })
                 signals.Add(PosixSignalRegistration.Create(signal, context =>
@@ -378,7 +380,8 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
                 Func<CancellationToken, Task<bool>> probe = executable is RedisResource
                     ? ct => HealthProbes.RedisPingAsync(port, ct)
                     : resource.HealthPath is null ? _ => Task.FromResult(true) : ct => HealthProbes.HttpAsync(new Uri(self.Endpoint, resource.HealthPath), ct);
-                return new ReplicaLaunch(ResolveExecutable(executable.Command) ?? executable.Command, executable.ArgumentsFor(port).ToArray(),
+                var command = ResolveExecutable(executable.Command) ?? throw new FileNotFoundException($"'{executable.Command}' was not found (PATH or path).");
+                return new ReplicaLaunch(command, executable.ArgumentsFor(port).ToArray(),
                     executable.WorkingDirectory, env, probe);
 
             default:
