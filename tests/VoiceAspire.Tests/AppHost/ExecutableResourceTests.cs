@@ -36,3 +36,15 @@ public class ExecutableResourceTests
         Assert.Equal(ResourceState.Stopped, app.Snapshot().Single(r => r.Replica == "web").State);
     }
 }
+
+/// <summary>The harness itself: a bad command line surfaces as the AppHost's own error, with nothing left running.</summary>
+[Collection(AppHostCollection.Name)]
+public class StackTestHostTests
+{
+    [Fact]
+    public async Task Main_failing_before_the_stack_is_up_surfaces_its_error()
+    {
+        var error = await Assert.ThrowsAsync<StackHostOptionsException>(() => StackTestHost.StartAsync(["--replicas", "web=2"]));
+        Assert.Equal(["--replicas: no resource named 'web' (there are: cache, inference, api)."], error.Errors);
+    }
+}
