@@ -177,10 +177,14 @@ internal sealed class SherpaOnnxStreamHandle() : SafeHandle(IntPtr.Zero, ownsHan
         return true;
     }
 
-    public static SherpaOnnxStreamHandle Create(SherpaOnnxRecognizerHandle recognizer)
+    public static SherpaOnnxStreamHandle Create(SherpaOnnxRecognizerHandle recognizer) =>
+        Own(SherpaOnnxNative.SherpaOnnxCreateOnlineStream(recognizer));
+
+    /// <summary>Takes ownership of an OnlineStream* from another constructor (e.g. the keyword spotter's).</summary>
+    public static SherpaOnnxStreamHandle Own(IntPtr stream)
     {
         var h = new SherpaOnnxStreamHandle();
-        h.SetHandle(SherpaOnnxNative.SherpaOnnxCreateOnlineStream(recognizer));
+        h.SetHandle(stream);
         return h;
     }
 }
