@@ -52,7 +52,7 @@ public sealed class SherpaKwsEngine : IKeywordEngine
             NumTrailingBlanks = options.NumTrailingBlanks,
             KeywordsScore = options.KeywordsScore,
             KeywordsThreshold = options.KeywordsThreshold,
-            KeywordsFile = strings.Add(keywordsFile),
+            // The checked lines go in as a buffer; sherpa refuses a file and a buffer together.
             KeywordsBuf = strings.Add(lines),
             KeywordsBufSize = Encoding.UTF8.GetByteCount(lines),
         };
