@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.Seed001;
+using VoiceAspire.Api.Protocols.Wake;
 using VoiceAspire.Api.Sessions;
 using VoiceAspire.ServiceDefaults.Validation;
 
@@ -25,6 +26,8 @@ public static class ApiServiceExtensions
         services.AddSingleton<IValidator<ModelLoadRequest>, ModelLoadRequestValidator>();
         services.AddSingleton<Seed001Endpoint>();
         services.AddSingleton<ListenEndpoint>();
+        services.AddSingleton<IValidator<WakeRequest>, WakeRequestValidator>();
+        services.AddSingleton<WakeEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -39,6 +42,8 @@ public static class ApiServiceExtensions
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20), KeepAliveTimeout = TimeSpan.FromSeconds(30) });
         app.Map("/ws/{client_id}", (HttpContext context, string client_id, Seed001Endpoint endpoint) => Seed001Endpoint.HandleAsync(context, client_id, endpoint));
         app.Map("/listen", (HttpContext context, ListenEndpoint endpoint) => ListenEndpoint.HandleAsync(context, endpoint));
+        // Before /ws/{client_id}: a literal segment wins over the parameter in routing, but say so explicitly.
+        app.Map("/ws/wake", (HttpContext context, WakeEndpoint endpoint) => WakeEndpoint.HandleAsync(context, endpoint));
         ModelEndpoints.Map(app);
         return app;
     }
