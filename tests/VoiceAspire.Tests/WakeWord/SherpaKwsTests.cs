@@ -40,8 +40,8 @@ public class SherpaKwsTests(SherpaKwsFixture fixture, ITestOutputHelper output) 
 
     [Theory]
     [InlineData("小米小米")]
-    [InlineData("小爱同学")]
     [InlineData("小艺小艺")]
+    [InlineData("林美丽")]
     public void A_keyword_from_keywords_txt_spoken_in_mandarin_is_detected(string keyword)
     {
         var audio = Mandarin(keyword);
