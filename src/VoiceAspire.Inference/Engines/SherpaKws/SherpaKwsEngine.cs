@@ -35,19 +35,8 @@ public sealed class SherpaKwsEngine : IKeywordEngine
         using var strings = new Utf8Strings();
         var config = new SherpaOnnxKeywordSpotterConfig
         {
-            FeatConfig = new() { SampleRate = IRecognitionStream.SampleRate, FeatureDim = 80 },
-            ModelConfig = new()
-            {
-                Transducer = new()
-                {
-                    Encoder = strings.Add(model.Encoder),
-                    Decoder = strings.Add(model.Decoder),
-                    Joiner = strings.Add(model.Joiner),
-                },
-                Tokens = strings.Add(model.Tokens),
-                NumThreads = options.NumThreads,
-                Provider = strings.Add("cpu"),
-            },
+            FeatConfig = SherpaOnnxEngine.FeatureConfig,
+            ModelConfig = SherpaOnnxEngine.TransducerConfig(model, options.NumThreads, strings),
             MaxActivePaths = options.MaxActivePaths,
             NumTrailingBlanks = options.NumTrailingBlanks,
             KeywordsScore = options.KeywordsScore,

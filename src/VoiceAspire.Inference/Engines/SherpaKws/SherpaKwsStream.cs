@@ -86,11 +86,7 @@ internal sealed class SherpaKwsStream : IResettableStream
         return handle;
     }
 
-    private unsafe void Feed(ReadOnlySpan<float> samples)
-    {
-        fixed (float* p = samples)
-            SherpaOnnxNative.SherpaOnnxOnlineStreamAcceptWaveform(_stream, IRecognitionStream.SampleRate, p, samples.Length);
-    }
+    private void Feed(ReadOnlySpan<float> samples) => SherpaOnnxNative.AcceptWaveform(_stream, samples);
 
     private void DecodeReady(ICollection<RecognitionEvent> events)
     {

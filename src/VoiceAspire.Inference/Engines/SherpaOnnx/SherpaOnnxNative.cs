@@ -131,6 +131,13 @@ internal static partial class SherpaOnnxNative
     [LibraryImport(Library)]
     public static partial void SherpaOnnxDecodeOnlineStream(SherpaOnnxRecognizerHandle recognizer, SherpaOnnxStreamHandle stream);
 
+    /// <summary>Feeds 16 kHz samples to a recognizer's or keyword spotter's stream.</summary>
+    public static unsafe void AcceptWaveform(SherpaOnnxStreamHandle stream, ReadOnlySpan<float> samples)
+    {
+        fixed (float* p = samples)
+            SherpaOnnxOnlineStreamAcceptWaveform(stream, 16_000, p, samples.Length);
+    }
+
     [LibraryImport(Library)]
     public static partial IntPtr SherpaOnnxGetOnlineStreamResult(SherpaOnnxRecognizerHandle recognizer, SherpaOnnxStreamHandle stream);
 
