@@ -46,6 +46,21 @@ public class WakeFlowTests(ApiFixture api)
     }
 
     [Fact]
+    public async Task No_detection_on_any_shared_english_recording()
+    {
+        foreach (var (file, _) in SharedData.Transcripts)
+        {
+            await using var client = await ConnectAsync("");
+            await client.WaitForTypeAsync("ready");
+            await SendWavAsync(client, file);
+            await client.SendTextAsync("{\"type\":\"stop\"}");
+            await client.WaitClosedAsync(TimeSpan.FromSeconds(30));
+            Assert.True(!Detections(client).Any(), $"{Path.GetFileName(file)}: {string.Join(", ", Detections(client))}");
+            Assert.DoesNotContain(client.Received, m => JsonSocketClient.Is(m, "error"));
+        }
+    }
+
+    [Fact]
     public async Task Reset_clears_the_detector_state_so_a_repeat_inside_the_refractory_time_fires_again()
     {
         // Raw PCM (a WAV's audio ends at its data chunk: the normalizer drops bytes after it), declared in the query.
