@@ -47,9 +47,7 @@ internal sealed class SherpaKwsStream : IResettableStream
         ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
         if (_finished) return;
         _finished = true;
-        var padding = (int)(_engine.Options.TailPaddingSeconds * IRecognitionStream.SampleRate);
-        if (padding > 0) Feed(new float[padding]);
-        SherpaOnnxNative.SherpaOnnxOnlineStreamInputFinished(_stream);
+        SherpaOnnxNative.FinishInput(_stream, _engine.Options.TailPaddingSeconds);
         DecodeReady(events);
     }
 

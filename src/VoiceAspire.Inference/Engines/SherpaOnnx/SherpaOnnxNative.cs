@@ -138,6 +138,14 @@ internal static partial class SherpaOnnxNative
             SherpaOnnxOnlineStreamAcceptWaveform(stream, 16_000, p, samples.Length);
     }
 
+    /// <summary>End of input: feeds <paramref name="paddingSeconds"/> of silence (the encoder looks ahead) and marks the stream finished.</summary>
+    public static void FinishInput(SherpaOnnxStreamHandle stream, double paddingSeconds)
+    {
+        var padding = (int)(paddingSeconds * 16_000);
+        if (padding > 0) AcceptWaveform(stream, new float[padding]);
+        SherpaOnnxOnlineStreamInputFinished(stream);
+    }
+
     [LibraryImport(Library)]
     public static partial IntPtr SherpaOnnxGetOnlineStreamResult(SherpaOnnxRecognizerHandle recognizer, SherpaOnnxStreamHandle stream);
 
