@@ -26,6 +26,7 @@ public static class WakeBenchmark
     public static async Task<int> RunAsync(BenchArgs args)
     {
         var repeat = args.Ints("repeat", 3)[0];
+        var streamCounts = args.Ints("streams", 1, 2, 4);
         var clips = LoadClips();
         var audioSeconds = clips.Sum(c => c.Samples.Length) / 16000.0;
 
@@ -62,6 +63,27 @@ public static class WakeBenchmark
             var rtf = watch.Elapsed.TotalSeconds / (audioSeconds * repeat);
             Console.WriteLine($"| {d.Id} | {loadMs:F0} | {rtf:F4} | {1 / rtf:F0} | {falseAlarms.Count}{(falseAlarms.Count > 0 ? " (" + string.Join(", ", falseAlarms) + ")" : "")} |");
         }
+
+        Console.WriteLine();
+        Console.WriteLine($"## Concurrent streams (each: the {clips.Count} clips, {audioSeconds:F1} s, on its own thread)");
+        Console.WriteLine();
+        Console.WriteLine("| engine | streams | wall (s) | RTF per stream (mean) | aggregate x real time |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var engine in loaded)
+            foreach (var n in streamCounts)
+            {
+                var perStream = new double[n];
+                var wall = Stopwatch.StartNew();
+                var threads = Enumerable.Range(0, n).Select(i => new Thread(() =>
+                {
+                    var watch = Stopwatch.StartNew();
+                    foreach (var clip in clips) Run(engine, clip.Samples);
+                    perStream[i] = watch.Elapsed.TotalSeconds / audioSeconds;
+                })).ToList();
+                threads.ForEach(t => t.Start());
+                threads.ForEach(t => t.Join());
+                Console.WriteLine($"| {engine.Id} | {n} | {wall.Elapsed.TotalSeconds:F2} | {perStream.Average():F4} | {audioSeconds * n / wall.Elapsed.TotalSeconds:F0} |");
+            }
 
         foreach (var engine in loaded)
         {
