@@ -5,6 +5,7 @@ using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Protocols.Voice;
+using VoiceAspire.Api.Protocols.Wake;
 using VoiceAspire.Api.Sessions;
 using VoiceAspire.ServiceDefaults.Validation;
 
@@ -28,6 +29,8 @@ public static class ApiServiceExtensions
         services.AddSingleton<Seed001Endpoint>();
         services.AddSingleton<ListenEndpoint>();
         builder.AddVoiceSessions();
+        services.AddSingleton<IValidator<WakeRequest>, WakeRequestValidator>();
+        services.AddSingleton<WakeEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -44,6 +47,8 @@ public static class ApiServiceExtensions
         app.Map("/listen", (HttpContext context, ListenEndpoint endpoint) => ListenEndpoint.HandleAsync(context, endpoint));
         app.Map("/ws/voice", (HttpContext context, VoiceEndpoint endpoint) => VoiceEndpoint.HandleAsync(context, endpoint));
         VoiceRestEndpoints.Map(app);
+        // Before /ws/{client_id}: a literal segment wins over the parameter in routing, but say so explicitly.
+        app.Map("/ws/wake", (HttpContext context, WakeEndpoint endpoint) => WakeEndpoint.HandleAsync(context, endpoint));
         ModelEndpoints.Map(app);
         return app;
     }

@@ -9,8 +9,12 @@ using InferenceTypes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.T
 
 namespace VoiceAspire.Api.Sessions;
 
-/// <summary>What a dialect asks of the pipeline when a session starts.</summary>
-public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format);
+/// <summary>
+/// What a dialect asks of the pipeline when a session starts. <paramref name="EngineOptions"/>: per-stream engine
+/// settings passed to Inference's stream query (keyword engines: threshold, refractory, keywords).
+/// </summary>
+public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format,
+    IReadOnlyDictionary<string, string>? EngineOptions = null);
 
 /// <summary>
 /// The one session pipeline: client audio → <see cref="AudioNormalizer"/> → the session's Inference
@@ -82,7 +86,7 @@ public sealed class SpeechSession : IAsyncDisposable
         {
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
-        var connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken);
+        var connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken, request.EngineOptions);
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
         return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity);
@@ -136,6 +140,23 @@ public sealed class SpeechSession : IAsyncDisposable
         return await TranscriptAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Keyword engines: clears the engine's state once the audio pushed before has been processed (a
+    /// <see cref="ResetEvent"/> follows). Throws <see cref="SessionException"/> SERVICE_UNAVAILABLE when the stream is gone.
+    /// </summary>
+    public async ValueTask ResetAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
+        try
+        {
+            await _inference.Client.ResetAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", e.Message, e);
+        }
+    }
+
     /// <summary>The finals so far, joined.</summary>
     public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default) =>
         string.Join(" ", (await _store.GetAsync(SessionId, cancellationToken)).Select(s => s.Text).Where(t => t.Length > 0));
@@ -184,6 +205,13 @@ public sealed class SpeechSession : IAsyncDisposable
                         _stats.AddFinal(finalLatency);
                         await _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence));
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
+                        break;
+                    case InferenceTypes.Keyword:
+                        _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
+                        await _events.Writer.WriteAsync(new KeywordEvent(m.Keyword ?? "", m.Score, m.Start ?? 0, m.End ?? 0, m.Engine ?? Engine));
+                        break;
+                    case InferenceTypes.Reset:
+                        await _events.Writer.WriteAsync(new ResetEvent(m.End ?? 0));
                         break;
                     case InferenceTypes.Error:
                         var code = m.Code switch
