@@ -56,6 +56,9 @@ internal sealed class StreamSession
 
     private readonly record struct AudioChunk(float[] Buffer, int Length);
 
+    // The engine this stream runs on, as a metric tag (the dashboard's voice page charts RTF per engine).
+    private KeyValuePair<string, object?> _engineTag = new("voiceaspire.engine", "");
+
     /// <summary>Runs the session to its end; never throws for client or engine faults.</summary>
     public async Task RunAsync(EngineCatalog catalog)
     {
@@ -77,6 +80,8 @@ internal sealed class StreamSession
             }
 
             _logger.LogInformation("Stream started on {EngineId}", engine.Id);
+            _engineTag = new("voiceaspire.engine", engine.Id);
+            Activity.Current?.SetTag("voiceaspire.engine", engine.Id);
             await _outbound.Writer.WriteAsync(new InferenceMessage
             {
                 Type = Types.Ready,
@@ -254,7 +259,7 @@ internal sealed class StreamSession
                 var seconds = length / (double)InferenceStreamProtocol.SampleRate;
                 _samplesReceived += length;
                 _telemetry.AudioSeconds.Add(seconds);
-                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds);
+                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds, _engineTag);
                 await PublishAsync(events);
             }
             if (_finishRequested)

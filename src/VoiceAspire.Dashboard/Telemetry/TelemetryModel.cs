@@ -1,0 +1,79 @@
+namespace VoiceAspire.Dashboard.Telemetry;
+
+/// <summary>Who sent a signal: OTLP resource attributes service.name and service.instance.id.</summary>
+public sealed record TelemetryResource(string ServiceName, string? InstanceId, IReadOnlyDictionary<string, string> Attributes)
+{
+    public static readonly TelemetryResource Unknown = new("unknown_service", null, new Dictionary<string, string>());
+
+    /// <summary>"api" or "api-0" style label: the instance id when the AppHost named it after its replica, else the service.</summary>
+    public string DisplayName => InstanceId is { Length: > 0 and <= 40 } id && !Guid.TryParse(id, out _) ? id : ServiceName;
+}
+
+public enum SpanKindName { Unspecified, Internal, Server, Client, Producer, Consumer }
+
+public enum SpanStatus { Unset, Ok, Error }
+
+public sealed record SpanEvent(DateTimeOffset At, string Name, IReadOnlyDictionary<string, string> Attributes);
+
+public sealed record SpanRecord(
+    TelemetryResource Resource,
+    string Scope,
+    string TraceId,
+    string SpanId,
+    string? ParentSpanId,
+    string Name,
+    SpanKindName Kind,
+    DateTimeOffset Start,
+    DateTimeOffset End,
+    SpanStatus Status,
+    string? StatusMessage,
+    IReadOnlyDictionary<string, string> Attributes,
+    IReadOnlyList<SpanEvent> Events)
+{
+    public TimeSpan Duration => End >= Start ? End - Start : TimeSpan.Zero;
+}
+
+/// <summary>A trace as the dashboard keeps it: its spans in arrival order (capped), and how many were dropped.</summary>
+public sealed record TraceView(string TraceId, IReadOnlyList<SpanRecord> Spans, int DroppedSpans)
+{
+    public SpanRecord? Root => Spans.FirstOrDefault(s => s.ParentSpanId is null || Spans.All(p => p.SpanId != s.ParentSpanId)) ;
+    public DateTimeOffset Start => Spans.Min(s => s.Start);
+    public DateTimeOffset End => Spans.Max(s => s.End);
+    public TimeSpan Duration => End - Start;
+    public bool HasError => Spans.Any(s => s.Status == SpanStatus.Error);
+    public IEnumerable<string> Services => Spans.Select(s => s.Resource.DisplayName).Distinct();
+}
+
+/// <summary>OTLP severity numbers grouped the way the dashboard filters them.</summary>
+public enum LogLevelName { Trace = 1, Debug = 5, Information = 9, Warning = 13, Error = 17, Critical = 21 }
+
+public sealed record LogEntry(
+    long Sequence,
+    TelemetryResource Resource,
+    string Scope,
+    DateTimeOffset At,
+    int SeverityNumber,
+    string SeverityText,
+    string Message,
+    string? TraceId,
+    string? SpanId,
+    IReadOnlyDictionary<string, string> Attributes)
+{
+    public LogLevelName Level => SeverityNumber switch
+    {
+        >= 21 => LogLevelName.Critical,
+        >= 17 => LogLevelName.Error,
+        >= 13 => LogLevelName.Warning,
+        >= 9 => LogLevelName.Information,
+        >= 5 => LogLevelName.Debug,
+        _ => LogLevelName.Trace,
+    };
+}
+
+public enum MetricKind { Gauge, Sum, Histogram, ExponentialHistogram, Summary }
+
+/// <summary>One exported value. Sum/Gauge: <see cref="Value"/>. Histograms: count, sum and buckets (cumulative or delta, see the series).</summary>
+public sealed record MetricPoint(DateTimeOffset At, double Value, ulong Count, double Sum, IReadOnlyList<double> Bounds, IReadOnlyList<ulong> BucketCounts);
+
+/// <summary>Identity of a metric time series: who, which instrument, which attribute set.</summary>
+public sealed record MetricSeriesKey(string Resource, string Instrument, string Attributes);
