@@ -59,7 +59,7 @@ public sealed class DashboardServer : IAsyncDisposable
             k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
         });
         // The dashboard runs inside the AppHost: its own request logs would drown the AppHost's console.
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
 
         var telemetry = new TelemetryStore(options.Limits);
         builder.Services.AddSingleton(monitor);

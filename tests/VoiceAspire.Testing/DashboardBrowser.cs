@@ -110,9 +110,9 @@ public sealed class DashboardBrowser : IAsyncDisposable
             async () => await Page.Locator("#traces tbody tr a").CountAsync() > 0, $"a trace with span {spanName}", timeout);
         await Page.Locator("#traces tbody tr a").First.ClickAsync();
         await Page.WaitForSelectorAsync("#waterfall tr.span-row");
-        var names = await Page.Locator("#waterfall tr.span-row summary").AllInnerTextsAsync();
+        var names = await Page.Locator("#waterfall tr.span-row summary .span-name").AllInnerTextsAsync();
         var traceId = Page.Url.Split('/').Last();
-        return (traceId, names.Select(n => n.Split(' ')[0].Trim()).ToList());
+        return (traceId, names.Select(n => n.Trim()).ToList());
     }
 
     /// <summary>Waits until the metrics page draws a chart with at least one point for the instrument; returns the number of points.</summary>

@@ -31,12 +31,42 @@ public sealed record SpanRecord(
     IReadOnlyList<SpanEvent> Events)
 {
     public TimeSpan Duration => End >= Start ? End - Start : TimeSpan.Zero;
+
+    /// <summary>
+    /// What to call the span on a page. ASP.NET Core's native activity is named "Microsoft.AspNetCore.Hosting.HttpRequestIn"
+    /// and carries no tags without the OpenTelemetry instrumentation package (not in our mirror): "HTTP request", or
+    /// "GET /route" when an instrumentation did tag it.
+    /// </summary>
+    public string Label
+    {
+        get
+        {
+            if (Name != "Microsoft.AspNetCore.Hosting.HttpRequestIn") return Name;
+            var method = Attributes.GetValueOrDefault("http.request.method") ?? Attributes.GetValueOrDefault("http.method") ?? "HTTP";
+            var target = Attributes.GetValueOrDefault("http.route") ?? Attributes.GetValueOrDefault("url.path") ?? Attributes.GetValueOrDefault("http.target");
+            return target is null ? $"{method} request" : $"{method} {target}";
+        }
+    }
+
+    public bool IsUntaggedHttpServer => Name == "Microsoft.AspNetCore.Hosting.HttpRequestIn" && Label == "HTTP request";
 }
 
 /// <summary>A trace as the dashboard keeps it: its spans in arrival order (capped), and how many were dropped.</summary>
 public sealed record TraceView(string TraceId, IReadOnlyList<SpanRecord> Spans, int DroppedSpans)
 {
-    public SpanRecord? Root => Spans.FirstOrDefault(s => s.ParentSpanId is null || Spans.All(p => p.SpanId != s.ParentSpanId)) ;
+    public SpanRecord? Root => Spans.FirstOrDefault(s => s.ParentSpanId is null || Spans.All(p => p.SpanId != s.ParentSpanId));
+
+    /// <summary>The root's label; an untagged HTTP root also names its first child ("HTTP request › voiceaspire.session").</summary>
+    public string Title
+    {
+        get
+        {
+            if (Root is not { } root) return "(no root span)";
+            if (!root.IsUntaggedHttpServer) return root.Label;
+            var child = Spans.Where(s => s.ParentSpanId == root.SpanId).OrderBy(s => s.Start).FirstOrDefault();
+            return child is null ? root.Label : $"{root.Label} › {child.Label}";
+        }
+    }
     public DateTimeOffset Start => Spans.Min(s => s.Start);
     public DateTimeOffset End => Spans.Max(s => s.End);
     public TimeSpan Duration => End - Start;
