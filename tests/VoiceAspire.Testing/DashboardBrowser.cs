@@ -129,11 +129,31 @@ public sealed class DashboardBrowser : IAsyncDisposable
         return points;
     }
 
-    /// <summary>Waits until the replica's console page shows a line containing <paramref name="text"/>.</summary>
-    public Task AssertConsoleContainsAsync(string replica, string text, TimeSpan? timeout = null) =>
-        PollAsync("/console/" + Uri.EscapeDataString(replica),
-            async () => (await Page.Locator("#console").InnerTextAsync()).Contains(text, StringComparison.Ordinal),
-            $"console line '{text}' of {replica}", timeout, reload: false);
+    /// <summary>Opens the replica's console page (its lines then arrive live, over server-sent events).</summary>
+    public Task OpenConsoleAsync(string replica) => OpenAsync("/console/" + Uri.EscapeDataString(replica));
+
+    /// <summary>
+    /// Waits until the console page shows a line containing <paramref name="text"/>. With <paramref name="open"/> false
+    /// the page already open is watched without reloading, so only a line pushed live can satisfy it.
+    /// </summary>
+    public async Task AssertConsoleContainsAsync(string replica, string text, TimeSpan? timeout = null, bool open = true)
+    {
+        var path = "/console/" + Uri.EscapeDataString(replica);
+        async Task<bool> Shows() => (await Page.Locator("#console").InnerTextAsync()).Contains(text, StringComparison.Ordinal);
+        if (open)
+        {
+            await PollAsync(path, Shows, $"console line '{text}' of {replica}", timeout, reload: false);
+            return;
+        }
+        if (!Page.Url.EndsWith(path, StringComparison.Ordinal)) throw new InvalidOperationException($"The console of {replica} is not open ({Page.Url}).");
+        var clock = Stopwatch.StartNew();
+        while (!await Shows())
+        {
+            if (clock.Elapsed > (timeout ?? TimeSpan.FromSeconds(30)))
+                throw new TimeoutException($"No live console line '{text}' of {replica}. Console:\n" + await Page.Locator("#console").InnerTextAsync());
+            await Task.Delay(250);
+        }
+    }
 
     /// <summary>Full-page PNG in artifacts/screenshots/{name}.png; returns the path.</summary>
     public async Task<string> ScreenshotAsync(string name)

@@ -47,20 +47,23 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
     [Fact]
     public async Task Browser_sees_resources_a_session_trace_a_metric_chart_console_logs_and_a_restart()
     {
+        await using var browser = await DashboardBrowser.LaunchAsync(_dashboard.Url, Token);
+        await browser.AssertConsoleContainsAsync("api-0", "Now listening on");
+        Assert.DoesNotContain("Session started on", await browser.Page.InnerTextAsync("#console"));
+
         var sessionId = "dash-" + Guid.NewGuid().ToString("N")[..10];
         var transcript = await TranscribeAsync(sessionId);
         output.WriteLine($"transcript: {transcript}");
         Assert.Contains("country", transcript);
 
-        await using var browser = await DashboardBrowser.LaunchAsync(_dashboard.Url, Token);
+        // The console page was loaded before the session: the session's lines can only have come live (SSE).
+        await browser.AssertConsoleContainsAsync("api-0", "Session started on pocketsphinx", open: false);
+        await browser.ScreenshotAsync("dashboard-console");
 
         var rows = await browser.AssertResourcesAsync(["inference-0", "api-0"]);
         Assert.All(rows.Values, row => Assert.Contains("Running", row));
         Assert.Contains("test stack: no redis-server, in-memory store", await browser.Page.InnerTextAsync("body"));
         await browser.ScreenshotAsync("dashboard-resources");
-
-        await browser.AssertConsoleContainsAsync("api-0", "Now listening on");
-        await browser.ScreenshotAsync("dashboard-console");
 
         var (traceId, spans) = await browser.OpenTraceAsync("voiceaspire.session");
         output.WriteLine($"trace {traceId}: {string.Join(" > ", spans)}");
