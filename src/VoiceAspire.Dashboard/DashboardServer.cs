@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using VoiceAspire.Dashboard.Access;
 using VoiceAspire.Dashboard.Components;
@@ -25,6 +26,7 @@ public sealed class DashboardServer : IAsyncDisposable
 {
     private static readonly TimeSpan SseHeartbeat = TimeSpan.FromSeconds(15);
     private readonly WebApplication _app;
+    private int _disposed;
 
     private DashboardServer(WebApplication app, Uri url, Uri otlpEndpoint, TelemetryStore telemetry)
     {
@@ -110,7 +112,7 @@ public sealed class DashboardServer : IAsyncDisposable
     }
 
     // Server-sent events: one "data:" JSON line per console line, a comment as heartbeat so proxies keep it open.
-    private static async Task StreamConsoleAsync(HttpContext context, string replica, IResourceMonitor monitor)
+    private static async Task StreamConsoleAsync(HttpContext context, string replica, IResourceMonitor monitor, IHostApplicationLifetime lifetime)
     {
         if (monitor.Snapshot().All(r => r.Replica != replica))
         {
@@ -121,7 +123,9 @@ public sealed class DashboardServer : IAsyncDisposable
         context.Response.Headers.CacheControl = "no-cache";
         await context.Response.Body.FlushAsync(context.RequestAborted);
 
-        var ct = context.RequestAborted;
+        // Ends with the request or with the server: an open browser tab must not hold up the AppHost's shutdown.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        var ct = stop.Token;
         var lines = monitor.WatchConsoleLogs(replica, ct).GetAsyncEnumerator(ct);
         var next = lines.MoveNextAsync().AsTask();
         try
@@ -157,6 +161,7 @@ public sealed class DashboardServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
     }

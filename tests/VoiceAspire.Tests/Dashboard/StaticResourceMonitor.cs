@@ -19,10 +19,15 @@ public sealed class StaticResourceMonitor : IResourceMonitor
     public IReadOnlyList<ConsoleLine> ConsoleLogs(string replica, int max) =>
         replica == "cache" ? [new ConsoleLine(DateTimeOffset.UtcNow, "cache", false, "Ready to accept connections")] : throw new KeyNotFoundException(replica);
 
+    private readonly System.Threading.Channels.Channel<ConsoleLine> _live = System.Threading.Channels.Channel.CreateBounded<ConsoleLine>(100);
+
+    /// <summary>Hands a console line to the (single) current watcher.</summary>
+    public ValueTask PushAsync(string text) => _live.Writer.WriteAsync(new ConsoleLine(DateTimeOffset.UtcNow, "cache", false, text));
+
     public async IAsyncEnumerable<ConsoleLine> WatchConsoleLogs(string replica, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await Task.Delay(Timeout.Infinite, cancellationToken);
-        yield break;
+        if (replica != "cache") throw new KeyNotFoundException(replica);
+        await foreach (var line in _live.Reader.ReadAllAsync(cancellationToken)) yield return line;
     }
 
     public Task ExecuteAsync(string replica, ResourceCommand command, CancellationToken cancellationToken)
