@@ -108,6 +108,11 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             return Results.NotFound(new { code = "DASHBOARD_UNKNOWN_RESOURCE", message = $"No resource replica '{replica}'." });
         }
+        catch (Exception e) when (e is InvalidOperationException or NotSupportedException)
+        {
+            // The orchestrator refused (e.g. the replica is already stopping): say why instead of a 500.
+            return Results.Conflict(new { code = "DASHBOARD_COMMAND_REFUSED", message = $"{parsed} {replica}: {e.Message}" });
+        }
         return Results.Redirect("/?done=" + Uri.EscapeDataString($"{parsed} {replica}"));
     }
 

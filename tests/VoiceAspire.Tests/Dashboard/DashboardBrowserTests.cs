@@ -81,6 +81,12 @@ public sealed class DashboardBrowserTests(ITestOutputHelper output) : IAsyncLife
         output.WriteLine($"rtf chart points: {points}");
         await browser.ScreenshotAsync("dashboard-metrics");
 
+        // Structured logs, filtered by the session id (a scope attribute of the Api's records).
+        await browser.PollAsync("/logs?resource=api-0&text=" + sessionId,
+            async () => (await browser.Page.InnerTextAsync("#logs")).Contains("Session started on pocketsphinx"), $"api-0 logs of {sessionId}");
+        Assert.DoesNotContain("inference-0", await browser.Page.InnerTextAsync("#logs tbody"));
+        await browser.ScreenshotAsync("dashboard-logs");
+
         await browser.PollAsync("/voice", async () => (await browser.Page.InnerTextAsync("main")).Contains(sessionId), $"session {sessionId} on the voice page");
         await browser.ScreenshotAsync("dashboard-voice");
 
