@@ -5,8 +5,16 @@ public sealed record TelemetryResource(string ServiceName, string? InstanceId, I
 {
     public static readonly TelemetryResource Unknown = new("unknown_service", null, new Dictionary<string, string>());
 
-    /// <summary>"api" or "api-0" style label: the instance id when the AppHost named it after its replica, else the service.</summary>
-    public string DisplayName => InstanceId is { Length: > 0 and <= 40 } id && !Guid.TryParse(id, out _) ? id : ServiceName;
+    /// <summary>
+    /// One label per sender: the instance id when the AppHost named it after its replica ("api-0"), the service name
+    /// plus a short id for generated ids ("api-1a2b3c4d", so two replicas never share metric series), else the service.
+    /// </summary>
+    public string DisplayName => InstanceId switch
+    {
+        null or "" => ServiceName,
+        { Length: <= 40 } id when !Guid.TryParse(id, out _) => id,
+        var id => $"{ServiceName}-{id[..Math.Min(8, id.Length)]}",
+    };
 }
 
 public enum SpanKindName { Unspecified, Internal, Server, Client, Producer, Consumer }

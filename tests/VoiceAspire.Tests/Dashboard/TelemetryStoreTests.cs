@@ -114,3 +114,13 @@ public class TelemetryStoreTests
         Assert.All(store.MetricSeries(), s => Assert.InRange(s.Points.Count, 1, limits.MaxPointsPerSeries));
     }
 }
+
+public class TelemetryResourceTests
+{
+    [Theory]
+    [InlineData("api", null, "api")]
+    [InlineData("api", "api-0", "api-0")]
+    [InlineData("api", "6f9619ff-8b86-d011-b42d-00cf4fc964ff", "api-6f9619ff")]
+    public void Display_name_tells_replicas_apart(string service, string? instance, string expected) =>
+        Assert.Equal(expected, new TelemetryResource(service, instance, new Dictionary<string, string>()).DisplayName);
+}
