@@ -124,3 +124,18 @@ public class TelemetryResourceTests
     public void Display_name_tells_replicas_apart(string service, string? instance, string expected) =>
         Assert.Equal(expected, new TelemetryResource(service, instance, new Dictionary<string, string>()).DisplayName);
 }
+
+public class ChartScaleTests
+{
+    [Theory]
+    [InlineData(0, 2.93, 0, 3, 1)]
+    [InlineData(0, 12.87, 0, 15, 5)]
+    [InlineData(0, 1, 0, 1, 0.25)]
+    [InlineData(-3, 7, -5, 7.5, 2.5)]
+    [InlineData(5, 5, 5, 6, 0.25)]
+    public void Axes_run_between_round_numbers(double min, double max, double axisMin, double axisMax, double step)
+    {
+        var scale = VoiceAspire.Dashboard.Components.Shared.SvgLineChart.NiceScale(min, max);
+        Assert.Equal((axisMin, axisMax, step), (Math.Round(scale.Min, 9), Math.Round(scale.Max, 9), Math.Round(scale.Step, 9)));
+    }
+}

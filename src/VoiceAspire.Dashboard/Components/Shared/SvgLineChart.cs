@@ -15,9 +15,7 @@ internal static class SvgLineChart
         var t0 = all.Min(p => p.At);
         var t1 = all.Max(p => p.At);
         var seconds = Math.Max((t1 - t0).TotalSeconds, 1);
-        var yMin = Math.Min(0, all.Min(p => p.Value));
-        var yMax = all.Max(p => p.Value);
-        if (yMax <= yMin) yMax = yMin + 1;
+        var (yMin, yMax, step) = NiceScale(Math.Min(0, all.Min(p => p.Value)), all.Max(p => p.Value));
         double X(DateTimeOffset at) => Left + (at - t0).TotalSeconds / seconds * (width - Left - Right);
         double Y(double v) => Top + (1 - (v - yMin) / (yMax - yMin)) * (height - Top - Bottom);
 
@@ -27,9 +25,8 @@ internal static class SvgLineChart
             svg.Append($"""<text x="{Left}" y="12" style="font-weight:600;fill:#1d2330">{E(title)}{(string.IsNullOrEmpty(unit) ? "" : $" ({E(unit)})")}</text>""");
         svg.Append($"""<line x1="{Left}" y1="{Top}" x2="{Left}" y2="{height - Bottom}" stroke="#ced4da"/>""");
         svg.Append($"""<line x1="{Left}" y1="{height - Bottom}" x2="{width - Right}" y2="{height - Bottom}" stroke="#ced4da"/>""");
-        for (var i = 0; i <= 4; i++)
+        for (var v = yMin; v <= yMax + step / 2; v += step)
         {
-            var v = yMin + (yMax - yMin) * i / 4;
             var y = F(Y(v));
             svg.Append($"""<line x1="{Left}" y1="{y}" x2="{width - Right}" y2="{y}" stroke="#f1f3f5"/>""");
             svg.Append($"""<text x="{Left - 6}" y="{y}" text-anchor="end" dominant-baseline="middle">{Format.Number(v)}</text>""");
@@ -46,6 +43,16 @@ internal static class SvgLineChart
         }
         svg.Append("</svg>");
         return svg.ToString();
+    }
+
+    /// <summary>Axis from a round number to a round number in 1, 2, 2.5 or 5 × 10^n steps, about four of them.</summary>
+    internal static (double Min, double Max, double Step) NiceScale(double min, double max)
+    {
+        if (!(max > min)) max = min + 1;
+        var rough = (max - min) / 4;
+        var magnitude = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        var step = new[] { 1, 2, 2.5, 5, 10 }.Select(f => f * magnitude).First(s => s >= rough);
+        return (Math.Floor(min / step) * step, Math.Ceiling(max / step) * step, step);
     }
 
     private static string Time(DateTimeOffset at) => at.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
