@@ -23,6 +23,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Raised for every console line after it is kept (stderr: true); on the process's reader threads.</summary>
+    public event Action<string, bool>? LineReceived;
+
     public string Log
     {
         get { lock (_log) return string.Join('\n', _log); }
@@ -66,8 +69,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
 
         var service = new ServiceProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
-        service._process.OutputDataReceived += (_, e) => service.OnLine(e.Data);
-        service._process.ErrorDataReceived += (_, e) => service.OnLine(e.Data);
+        service._process.OutputDataReceived += (_, e) => service.OnLine(e.Data, false);
+        service._process.ErrorDataReceived += (_, e) => service.OnLine(e.Data, true);
         service._process.Exited += (_, _) => service._listening.TrySetException(new InvalidOperationException($"{project} exited early:\n{service.Log}"));
         service._process.Start();
         service._process.BeginOutputReadLine();
@@ -108,7 +111,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool isError)
     {
         if (line is null) return;
         lock (_log)
@@ -116,6 +119,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             _log.Enqueue(line);
             while (_log.Count > MaxLogLines) _log.Dequeue();
         }
+        LineReceived?.Invoke(line, isError);
         var match = ListeningRegex().Match(line);
         if (match.Success) _listening.TrySetResult(new Uri(match.Groups[1].Value));
     }

@@ -40,11 +40,13 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
     private readonly SessionStats _stats = new();
+    private readonly Activity? _activity;
 
     private SpeechSession(SpeechSessionRequest request, InferenceConnection inference, AudioNormalizer normalizer, ITranscriptStore store,
-        ApiTelemetry telemetry, ILogger logger, int eventCapacity)
+        ApiTelemetry telemetry, ILogger logger, int eventCapacity, Activity? activity)
     {
         Request = request;
+        _activity = activity;
         _inference = inference;
         _normalizer = normalizer;
         _store = store;
@@ -86,10 +88,25 @@ public sealed class SpeechSession : IAsyncDisposable
         {
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
-        var connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken, request.EngineOptions);
+        // One span per session, whatever the dialect: the dashboard's voice page and trace waterfall start from it.
+        var activity = ApiTelemetry.ActivitySource.StartActivity("voiceaspire.session");
+        activity?.SetTag("voiceaspire.session.id", request.SessionId);
+        activity?.SetTag("voiceaspire.dialect", request.Dialect);
+        InferenceConnection connection;
+        try
+        {
+            connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken, request.EngineOptions);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.Dispose();
+            throw;
+        }
+        activity?.SetTag("voiceaspire.engine", connection.Engine);
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
-        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity);
+        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity);
     }
 
     /// <summary>
@@ -269,6 +286,15 @@ public sealed class SpeechSession : IAsyncDisposable
         _logger.LogInformation(
             "Session ended: {AudioSeconds:F2} s of audio, {BytesIn} bytes in, {Partials} partials, {Finals} finals, {Errors} errors, partial latency p50 {PartialP50Ms} ms, final latency p50 {FinalP50Ms} ms",
             stats.AudioSeconds, stats.BytesIn, stats.Partials, stats.Finals, stats.Errors, stats.PartialLatencyP50Ms, stats.FinalLatencyP50Ms);
+        if (_activity is not null)
+        {
+            _activity.SetTag("voiceaspire.audio.seconds", Math.Round(stats.AudioSeconds, 3));
+            _activity.SetTag("voiceaspire.finals", stats.Finals);
+            _activity.SetTag("voiceaspire.errors", stats.Errors);
+            if (stats.PartialLatencyP50Ms is double partial) _activity.SetTag("voiceaspire.latency.partial_p50_ms", partial);
+            if (stats.FinalLatencyP50Ms is double final) _activity.SetTag("voiceaspire.latency.final_p50_ms", final);
+            _activity.Dispose();
+        }
     }
 
     /// <summary>

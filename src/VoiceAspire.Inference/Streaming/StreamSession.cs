@@ -63,6 +63,9 @@ internal sealed class StreamSession
     private string _engineId = "";
     private bool _resettable;
 
+    // The engine this stream runs on, as a metric tag (the dashboard's voice page charts RTF per engine).
+    private KeyValuePair<string, object?> _engineTag = new("voiceaspire.engine", "");
+
     /// <summary>Runs the session to its end; never throws for client or engine faults.</summary>
     public async Task RunAsync(EngineCatalog catalog)
     {
@@ -86,6 +89,8 @@ internal sealed class StreamSession
             }
 
             _logger.LogInformation("Stream started on {EngineId}", engine.Id);
+            _engineTag = new("voiceaspire.engine", engine.Id);
+            Activity.Current?.SetTag("voiceaspire.engine", engine.Id);
             await _outbound.Writer.WriteAsync(new InferenceMessage
             {
                 Type = Types.Ready,
@@ -298,7 +303,7 @@ internal sealed class StreamSession
                 var seconds = length / (double)InferenceStreamProtocol.SampleRate;
                 _samplesReceived += length;
                 _telemetry.AudioSeconds.Add(seconds);
-                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds);
+                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds, _engineTag);
                 await PublishAsync(events);
             }
             if (_finishRequested)
