@@ -12,6 +12,7 @@ return command switch
     "latency" => await LatencyBenchmark.RunAsync(options),
     "transcribe" => await TranscribeCommand.RunAsync(options),
     "wake" => await WakeBenchmark.RunAsync(options),
+    "language" => await LanguageBenchmark.RunAsync(options),
     _ => Usage(),
 };
 
