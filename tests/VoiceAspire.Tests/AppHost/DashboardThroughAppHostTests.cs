@@ -54,12 +54,18 @@ public class DashboardThroughAppHostTests(ITestOutputHelper output)
 
         // The session's trace: the Api's WebSocket request, the session in it, and the Inference process's span.
         var (traceId, spans) = await browser.OpenTraceAsync("voiceaspire.session", Patience);
+        // Each process exports its spans in its own batches: wait until both processes' spans have arrived.
+        await browser.PollAsync(new Uri(browser.Page.Url).PathAndQuery, async () =>
+        {
+            spans = (await browser.Page.Locator("#waterfall tr.span-row summary .span-name").AllInnerTextsAsync()).Select(n => n.Trim()).ToList();
+            return spans.Contains("HTTP request") && spans.Contains("inference.stream");
+        }, $"the whole trace {traceId}", Patience);
         output.WriteLine($"trace {traceId}: {string.Join(" > ", spans)}");
         Assert.Equal(["HTTP request", "voiceaspire.session"], spans.Take(2));
         Assert.Contains("inference.stream", spans);
-        var waterfall = await browser.Page.InnerTextAsync("#waterfall");
-        Assert.Contains("api", waterfall);
-        Assert.Contains("inference", waterfall);
+        // Each span under the replica that exported it: two processes, one trace.
+        Assert.Equal("api", await SpanResourceAsync(browser, "voiceaspire.session"));
+        Assert.Equal("inference", await SpanResourceAsync(browser, "inference.stream"));
         Assert.Contains(clientId, await browser.Page.InnerHTMLAsync("#waterfall"));
         await browser.ScreenshotAsync("apphost-trace");
 
@@ -93,5 +99,12 @@ public class DashboardThroughAppHostTests(ITestOutputHelper output)
         await browser.AssertConsoleContainsAsync("inference", "exited with code 137", Patience);
         await browser.ScreenshotAsync("apphost-console");
         output.WriteLine($"pid {pid} -> {after.ProcessId}; whole test {clock.Elapsed.TotalSeconds:0.0} s");
+    }
+
+    // The Resource column of the waterfall row whose span is named spanName.
+    private static async Task<string> SpanResourceAsync(DashboardBrowser browser, string spanName)
+    {
+        var row = browser.Page.Locator("#waterfall tr.span-row").Filter(new() { Has = browser.Page.Locator($".span-name:text-is('{spanName}')") });
+        return (await row.First.Locator("xpath=./td").Nth(1).InnerTextAsync()).Trim();
     }
 }
