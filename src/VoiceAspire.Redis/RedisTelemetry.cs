@@ -17,6 +17,7 @@ public static class RedisTelemetry
 
     internal static Activity? StartCommand(string command, RedisClientOptions options)
     {
+        if (options.DisableTracing) return null;
         var activity = Source.StartActivity(command, ActivityKind.Client);
         if (activity is null || !activity.IsAllDataRequested) return activity;
         activity.SetTag("db.system", "redis");

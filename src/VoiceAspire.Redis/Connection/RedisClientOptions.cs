@@ -67,6 +67,9 @@ public sealed class RedisClientOptions
     /// <summary>Longest reconnect delay.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>No span per command (AddRedisClient's DisableTracing).</summary>
+    public bool DisableTracing { get; set; }
+
     /// <summary>Messages buffered per subscription before the oldest are dropped.</summary>
     public int SubscriptionBuffer { get; set; } = 1024;
 
