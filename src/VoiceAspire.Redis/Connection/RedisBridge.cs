@@ -25,6 +25,8 @@ internal sealed class RedisBridge : IAsyncDisposable
     private Task _supervisor = Task.CompletedTask;
     private Task _pump = Task.CompletedTask;
     private int _started;
+    // Settles with the outcome of the first connect attempt (success, or why it failed).
+    private readonly TaskCompletionSource _firstConnection = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RedisBridge(RedisClientOptions options, string role, ILogger logger, Func<RespValue, bool>? outOfBand = null,
         Func<RespConnection, CancellationToken, Task>? onConnected = null)
@@ -54,15 +56,10 @@ internal sealed class RedisBridge : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _started, 1) == 0)
         {
-            var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _supervisor = Task.Run(() => SuperviseAsync(first), CancellationToken.None);
+            _supervisor = Task.Run(() => SuperviseAsync(_firstConnection), CancellationToken.None);
             _pump = Task.Run(PumpAsync, CancellationToken.None);
-            if (waitForFirstConnection) await first.Task.WaitAsync(cancellationToken);
         }
-        else if (waitForFirstConnection)
-        {
-            await _ready.Task.WaitAsync(_options.ConnectTimeout, cancellationToken);
-        }
+        if (waitForFirstConnection) await _firstConnection.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>Queues a command; waits while the backlog is full (bounded by <paramref name="cancellationToken"/>).</summary>
@@ -150,6 +147,19 @@ internal sealed class RedisBridge : IAsyncDisposable
     }
 
     private async Task HandshakeAsync(RespConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendHandshakeAsync(connection, cancellationToken);
+        }
+        catch (RedisServerException ex)
+        {
+            // Typically WRONGPASS / NOAUTH / unknown HELLO: the connection is unusable, say why.
+            throw new RedisConnectionException($"Redis at {_options.EndPoint} refused the connection handshake: {ex.Message}", ex);
+        }
+    }
+
+    private async Task SendHandshakeAsync(RespConnection connection, CancellationToken cancellationToken)
     {
         if (_options.Protocol == RedisProtocol.Resp3)
         {
