@@ -26,6 +26,9 @@ internal sealed class PendingCommand(string name, RespFrame frame, bool expectsR
 
     public ReadOnlyMemory<byte> Bytes => Volatile.Read(ref _buffer).AsMemory(0, _length);
 
+    /// <summary>When the bytes were handed to the socket's pipe (Stopwatch ticks); 0 before.</summary>
+    public long WrittenAt { get; set; }
+
     public void Abandon() => Volatile.Write(ref _abandoned, true);
 
     /// <summary>

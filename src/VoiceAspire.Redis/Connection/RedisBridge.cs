@@ -89,7 +89,7 @@ internal sealed class RedisBridge : IAsyncDisposable
                 lock (_gate) _ready.TrySetResult(connection);
                 first.TrySetResult();
 
-                var reason = await connection.Closed;
+                var reason = await WatchAsync(connection);
                 lock (_gate) _ready = NewReady();
                 if (!_disposing.IsCancellationRequested)
                     _logger.LogWarning("Redis {Role} connection to {EndPoint} lost: {Reason}", _role, _options.EndPoint, reason.Message);
@@ -121,6 +121,25 @@ internal sealed class RedisBridge : IAsyncDisposable
         }
         first.TrySetException(new RedisConnectionException("The Redis client was disposed."));
     }
+
+    /// <summary>
+    /// Waits for the connection to close; closes it first when the server stops answering for
+    /// <see cref="StallLimit"/> with commands in flight (they fail, the next connection takes over).
+    /// </summary>
+    private async Task<Exception> WatchAsync(RespConnection connection)
+    {
+        while (!connection.Closed.IsCompleted)
+        {
+            await Task.WhenAny(connection.Closed, Task.Delay(TimeSpan.FromSeconds(1), _disposing.Token)).ConfigureAwait(false);
+            if (_disposing.IsCancellationRequested)
+                connection.Close(new RedisConnectionException("The Redis client was disposed."));
+            else if (connection.Stalled > StallLimit)
+                connection.Close(new RedisConnectionException($"Redis at {_options.EndPoint} sent nothing for {StallLimit.TotalSeconds:F0} s with commands waiting."));
+        }
+        return await connection.Closed;
+    }
+
+    private TimeSpan StallLimit => TimeSpan.FromTicks(Math.Max(_options.CommandTimeout.Ticks * 4, TimeSpan.FromSeconds(2).Ticks));
 
     // Spreads reconnects of many clients after a server restart.
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
@@ -200,6 +219,12 @@ internal sealed class RedisBridge : IAsyncDisposable
                         continue;
                     }
                     connection.Write(command);
+                    // Replies of timed-out commands are still owed: bound what is in flight too.
+                    while (connection.IsOpen && connection.InFlight >= _options.MaxBacklog)
+                    {
+                        await connection.FlushAsync(_disposing.Token);
+                        await Task.Delay(1, _disposing.Token);
+                    }
                 }
                 await connection.FlushAsync(_disposing.Token);
             }

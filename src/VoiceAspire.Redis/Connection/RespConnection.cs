@@ -44,6 +44,22 @@ internal sealed class RespConnection : IAsyncDisposable
 
     public int InFlight => _pending.Count;
 
+    private long _lastReadAt = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>
+    /// How long the oldest command in flight has waited while nothing at all arrived from the server: a hung server or
+    /// a silent network partition, which TCP alone may take minutes to notice.
+    /// </summary>
+    public TimeSpan Stalled
+    {
+        get
+        {
+            if (!_pending.TryPeek(out var oldest) || oldest.WrittenAt == 0) return TimeSpan.Zero;
+            var since = Math.Max(oldest.WrittenAt, Interlocked.Read(ref _lastReadAt));
+            return System.Diagnostics.Stopwatch.GetElapsedTime(since);
+        }
+    }
+
     /// <summary>Connects, negotiates TLS if asked and starts reading; the caller runs the handshake commands.</summary>
     public static async Task<RespConnection> OpenAsync(RedisClientOptions options, Func<RespValue, bool>? outOfBand, RespLimits limits, CancellationToken cancellationToken)
     {
@@ -85,6 +101,7 @@ internal sealed class RespConnection : IAsyncDisposable
             command.Fail(failure);
             return;
         }
+        command.WrittenAt = System.Diagnostics.Stopwatch.GetTimestamp();
         if (command.ExpectsReply) _pending.Enqueue(command);
         try
         {
@@ -130,6 +147,7 @@ internal sealed class RespConnection : IAsyncDisposable
             while (true)
             {
                 var result = await _reader.ReadAsync(_closing.Token);
+                Interlocked.Exchange(ref _lastReadAt, System.Diagnostics.Stopwatch.GetTimestamp());
                 var buffer = result.Buffer;
                 while (true)
                 {

@@ -55,7 +55,7 @@ public sealed class RedisFailureTests
     }
 
     [Fact]
-    public async Task A_silent_server_gives_a_timeout()
+    public async Task A_silent_server_gives_a_timeout_and_then_a_new_connection()
     {
         await using var server = new FakeRedisServer(async (_, stream) =>
         {
@@ -64,6 +64,11 @@ public sealed class RedisFailureTests
         await using var client = await RedisClient.ConnectAsync(Options(server.Port, ",syncTimeout=200"));
         var error = await Assert.ThrowsAsync<RedisTimeoutException>(() => client.PingAsync());
         Assert.Contains("200 ms", error.Message);
+
+        // Nothing at all comes back with a command owed: after the stall limit the connection is replaced.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (server.Accepted < 2 && clock.Elapsed < TimeSpan.FromSeconds(8)) await Task.Delay(100);
+        Assert.Equal(2, server.Accepted);
     }
 
     [Fact]
