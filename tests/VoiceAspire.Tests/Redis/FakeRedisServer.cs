@@ -39,8 +39,9 @@ internal sealed class FakeRedisServer : IAsyncDisposable
                 lock (_connections) _connections.Add(RunAsync(index, socket, wrap));
             }
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or InvalidOperationException or System.Net.Sockets.SocketException or ObjectDisposedException)
         {
+            // stopped
         }
     }
 

@@ -86,12 +86,12 @@ public sealed class RedisFailureTests
     public async Task A_timed_out_command_does_not_shift_the_replies_of_later_ones()
     {
         await using var redis = await RedisServerProcess.StartAsync();
-        await using var client = await RedisClient.ConnectAsync(redis.ConnectionString + ",syncTimeout=250");
+        await using var client = await RedisClient.ConnectAsync(redis.ConnectionString + ",syncTimeout=700");
         await client.StringSetAsync("k", "its own value");
 
-        // BLPOP blocks the server for 1 s: the caller gives up, its reply (nil) still arrives later.
-        await Assert.ThrowsAsync<RedisTimeoutException>(() => client.ExecuteAsync("BLPOP", ["empty-list", 1]));
-        await Task.Delay(1200);
+        // BLPOP blocks the connection for 2 s: the caller gives up, its reply (nil) still arrives later.
+        await Assert.ThrowsAsync<RedisTimeoutException>(() => client.ExecuteAsync("BLPOP", ["empty-list", 2]));
+        await Task.Delay(1500);
         Assert.Equal("its own value", (string?)await client.StringGetAsync("k"));
     }
 

@@ -17,7 +17,7 @@ public sealed class RedisHostingTests
         await using var redis = await RedisServerProcess.StartAsync();
         await using var app = await RunningApp.StartAsync(b =>
         {
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:cache"] = redis.ConnectionString + ",syncTimeout=500" });
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:cache"] = redis.ConnectionString + ",syncTimeout=2000" });
             b.AddServiceDefaults();
             b.AddRedisClient("cache");
         }, a => a.MapDefaultEndpoints());

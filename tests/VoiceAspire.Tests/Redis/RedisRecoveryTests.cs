@@ -96,8 +96,7 @@ public sealed class RedisRecoveryTests
 
         await WaitUntil(() => Task.FromResult(Volatile.Read(ref successes) > 50));
         await redis.KillAsync();
-        await WaitUntil(() => Task.FromResult(Volatile.Read(ref typedFailures) > 0));
-        Assert.False(client.IsConnected);
+        await WaitUntil(() => Task.FromResult(Volatile.Read(ref typedFailures) > 0 && !client.IsConnected));
         await redis.RestartAsync();
         var before = Volatile.Read(ref successes);
         await WaitUntil(() => Task.FromResult(Volatile.Read(ref successes) > before + 50));
