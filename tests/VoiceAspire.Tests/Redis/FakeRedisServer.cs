@@ -62,15 +62,23 @@ internal sealed class FakeRedisServer : IAsyncDisposable
         }
     }
 
+    // Bytes read past the end of a command (a pipelining client sends many per packet), kept per connection.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Stream, ArrayBufferWriter<byte>> Unread = new();
+
     /// <summary>Reads one command (a RESP array) from the client; null when the client went away.</summary>
     public static async Task<string[]?> ReadCommandAsync(Stream stream)
     {
-        var buffer = new ArrayBufferWriter<byte>();
+        var buffer = Unread.GetOrCreateValue(stream);
         while (true)
         {
             var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(buffer.WrittenMemory));
             if (RespParser.TryRead(ref reader, RespLimits.Default, out var command))
+            {
+                var rest = buffer.WrittenMemory[(int)reader.Consumed..].ToArray();
+                buffer.ResetWrittenCount();
+                buffer.Write(rest);
                 return command.Items!.Select(i => i.AsString()!).ToArray();
+            }
             var read = await stream.ReadAsync(buffer.GetMemory(4096));
             if (read == 0) return null;
             buffer.Advance(read);

@@ -72,6 +72,42 @@ public sealed class RedisFailureTests
     }
 
     [Fact]
+    public async Task Pushes_and_attributes_around_replies_do_not_shift_the_FIFO()
+    {
+        await using var server = new FakeRedisServer(async (_, stream) =>
+        {
+            while (await ReadCommandAsync(stream) is { } command)
+            {
+                // An out-of-band push (client-side caching invalidation) before every reply, and an attribute on GET's.
+                await WriteAsync(stream, ">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nx\r\n");
+                await WriteAsync(stream, command[0] == "GET" ? $"|1\r\n+key-popularity\r\n,0.5\r\n${command[1].Length}\r\n{command[1]}\r\n" : "+PONG\r\n");
+            }
+        });
+        await using var client = await RedisClient.ConnectAsync(Options(server.Port));
+        var replies = await Task.WhenAll(Enumerable.Range(0, 50).Select(async i => (i, (string?)await client.StringGetAsync($"key{i}"))));
+        Assert.All(replies, r => Assert.Equal($"key{r.i}", r.Item2));
+        Assert.True(await client.PingAsync() > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Commands_in_flight_are_bounded_by_the_backlog_size()
+    {
+        var received = 0;
+        await using var server = new FakeRedisServer(async (_, stream) =>
+        {
+            while (await ReadCommandAsync(stream) is not null) Interlocked.Increment(ref received); // never answers
+        });
+        var options = Options(server.Port, ",syncTimeout=500");
+        options.MaxBacklog = 4;
+        await using var client = await RedisClient.ConnectAsync(options);
+
+        var calls = Enumerable.Range(0, 40).Select(i => client.StringGetAsync($"k{i}")).ToArray();
+        foreach (var call in calls) await Assert.ThrowsAsync<RedisTimeoutException>(() => call);
+        // Four written and owed; the rest waited in the (bounded) backlog and gave up without being sent.
+        Assert.Equal(4, Volatile.Read(ref received));
+    }
+
+    [Fact]
     public async Task Nobody_listening_fails_connect_with_abortConnect_and_not_without()
     {
         var port = ServiceProcess.FreePort();
