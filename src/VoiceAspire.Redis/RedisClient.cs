@@ -159,6 +159,7 @@ public sealed class RedisClient : IRedisClient
     public async Task<RespValue> ExecuteAsync(string command, RedisValue[] args, CancellationToken cancellationToken = default)
     {
         using var activity = RedisTelemetry.StartCommand(command, _options);
+        var started = Stopwatch.GetTimestamp();
         var pending = new PendingCommand(command, RespWriter.Write(command, args));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.CommandTimeout);
@@ -173,7 +174,9 @@ public sealed class RedisClient : IRedisClient
                 pending.ReleaseBuffer(); // never reached the pump
                 throw;
             }
-            return await pending.Reply.WaitAsync(timeout.Token);
+            var reply = await pending.Reply.WaitAsync(timeout.Token);
+            RedisTelemetry.RecordCommand(command, started, null);
+            return reply;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -181,18 +184,21 @@ public sealed class RedisClient : IRedisClient
             var error = new RedisTimeoutException(
                 $"{command} timed out after {_options.CommandTimeout.TotalMilliseconds} ms ({(IsConnected ? "connected" : "not connected")} to {_options.EndPoint}).");
             RedisTelemetry.RecordError(activity, error);
+            RedisTelemetry.RecordCommand(command, started, error);
             throw error;
         }
         catch (System.Threading.Channels.ChannelClosedException)
         {
             var error = new RedisConnectionException("The Redis client was disposed.");
             RedisTelemetry.RecordError(activity, error);
+            RedisTelemetry.RecordCommand(command, started, error);
             throw error;
         }
         catch (Exception ex)
         {
             pending.Abandon();
             RedisTelemetry.RecordError(activity, ex);
+            RedisTelemetry.RecordCommand(command, started, ex);
             throw;
         }
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using VoiceAspire.ServiceDefaults;
 
 namespace VoiceAspire.Redis;
@@ -14,6 +15,33 @@ public static class RedisTelemetry
     public const string SourceName = VoiceAspireTelemetry.SourcePrefix + ".Redis";
 
     internal static readonly ActivitySource Source = new(SourceName);
+
+    private static readonly Meter Meter = new(SourceName);
+
+    /// <summary>Commands completed, by <c>db.operation.name</c> and <c>outcome</c> (ok, server_error, timeout, connection_error, protocol_error, cancelled).</summary>
+    private static readonly Counter<long> Commands = Meter.CreateCounter<long>("voiceaspire.redis.commands", "{command}", "Redis commands completed, by outcome.");
+
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>("voiceaspire.redis.command.duration", "s", "Redis command time, backlog wait included.");
+
+    private static readonly Counter<long> Reconnects = Meter.CreateCounter<long>("voiceaspire.redis.reconnects", "{reconnect}", "Redis connections re-established after a drop.");
+
+    internal static void RecordCommand(string command, long startedTimestamp, Exception? error)
+    {
+        var outcome = error switch
+        {
+            null => "ok",
+            RedisServerException => "server_error",
+            RedisTimeoutException => "timeout",
+            RedisConnectionException => "connection_error",
+            RespProtocolException => "protocol_error",
+            _ => "cancelled",
+        };
+        var operation = new KeyValuePair<string, object?>("db.operation.name", command);
+        Commands.Add(1, operation, new KeyValuePair<string, object?>("outcome", outcome));
+        Duration.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, operation);
+    }
+
+    internal static void RecordReconnect(string role) => Reconnects.Add(1, new KeyValuePair<string, object?>("role", role));
 
     internal static Activity? StartCommand(string command, RedisClientOptions options)
     {

@@ -82,6 +82,7 @@ internal sealed class RedisBridge : IAsyncDisposable
                 if (connectedOnce)
                 {
                     Reconnects++;
+                    RedisTelemetry.RecordReconnect(_role);
                     _logger.LogInformation("Redis {Role} connection to {EndPoint} re-established", _role, _options.EndPoint);
                 }
                 connectedOnce = true;

@@ -88,6 +88,46 @@ public sealed class RedisHostingTests
         Assert.Equal("WRONGTYPE", mine[2].GetTagItem("error.type"));
     }
 
+    [Fact]
+    public async Task Commands_are_counted_by_outcome_and_timed()
+    {
+        await using var redis = await RedisServerProcess.StartAsync();
+        await using var client = await RedisClient.ConnectAsync(redis.ConnectionString);
+        var counted = new List<(string Operation, string Outcome)>();
+        var durations = new List<(string Operation, double Seconds)>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == RedisTelemetry.SourceName) l.EnableMeasurementEvents(instrument);
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name != "voiceaspire.redis.commands") return;
+            var t = tags.ToArray().ToDictionary(k => k.Key, k => k.Value?.ToString());
+            lock (counted) counted.Add((t["db.operation.name"]!, t["outcome"]!));
+        });
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name != "voiceaspire.redis.command.duration") return;
+            lock (durations) durations.Add((tags.ToArray().Single(k => k.Key == "db.operation.name").Value!.ToString()!, value));
+        });
+        listener.Start();
+
+        var key = Guid.NewGuid().ToString("N");
+        await client.StringSetAsync(key, "v");
+        await Assert.ThrowsAsync<RedisServerException>(() => client.HashGetAsync(key, "f"));
+        listener.Dispose();
+
+        lock (counted)
+        {
+            Assert.Contains(("SET", "ok"), counted);
+            Assert.Contains(("HGET", "server_error"), counted);
+        }
+        lock (durations) Assert.Contains(durations, d => d.Operation == "SET" && d.Seconds > 0);
+    }
+
     private static async Task<string> WaitForStatus(HttpClient http, HttpStatusCode expected)
     {
         var clock = Stopwatch.StartNew();
