@@ -111,9 +111,9 @@ internal sealed class RedisBridge : IAsyncDisposable
                 }
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.ReconnectMaxDelay.Ticks));
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (_disposing.IsCancellationRequested)
             {
-                break;
+                break; // whatever a connect in progress threw while the client was being disposed
             }
             finally
             {
