@@ -31,6 +31,9 @@ public static class RedisClientExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(connectionName);
+        // One client per process (no keyed clients yet); a second call, e.g. from the Api's session store after the
+        // host already added it, must not register a second "redis" health check, whose duplicate name fails /health.
+        if (builder.Services.Any(d => d.ServiceType == typeof(IRedisClient))) return;
 
         var settings = new RedisClientSettings();
         builder.Configuration.GetSection(SettingsSection).Bind(settings);

@@ -20,6 +20,7 @@ public sealed class RedisHostingTests
             b.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ConnectionStrings:cache"] = redis.ConnectionString + ",syncTimeout=2000" });
             b.AddServiceDefaults();
             b.AddRedisClient("cache");
+            b.AddRedisClient("cache"); // idempotent: a duplicate health check name would fail every probe
         }, a => a.MapDefaultEndpoints());
         using var http = new HttpClient { BaseAddress = app.Address };
 
