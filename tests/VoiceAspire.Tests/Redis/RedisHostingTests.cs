@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,6 +36,48 @@ public sealed class RedisHostingTests
 
         await redis.RestartAsync();
         Assert.Equal("Healthy", await WaitForStatus(http, HttpStatusCode.OK));
+    }
+
+    [Fact]
+    public async Task With_the_service_defaults_redis_spans_and_metrics_are_exported_over_otlp()
+    {
+        await using var receiver = await OpenTelemetryTests.OtlpReceiver.StartAsync();
+        await using var redis = await RedisServerProcess.StartAsync();
+        const string secretKey = "otlp-key-8123";
+        const string secretValue = "otlp private words 8123";
+        var app = await RunningApp.StartAsync(b =>
+        {
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Address.ToString(),
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["ConnectionStrings:cache"] = redis.ConnectionString,
+            });
+            b.AddServiceDefaults();
+            b.AddRedisClient("cache");
+        }, a => a.MapGet("/work", async (IRedisClient client) => await client.StringSetAsync(secretKey, secretValue) ? "stored" : "not stored"));
+        try
+        {
+            using var http = new HttpClient { BaseAddress = app.Address };
+            Assert.Equal("stored", await http.GetStringAsync("/work"));
+        }
+        finally
+        {
+            await app.DisposeAsync(); // flushes the exporters
+        }
+
+        var traces = receiver.Bodies("/v1/traces");
+        Assert.True(Contains(traces, RedisTelemetry.SourceName), "the VoiceAspire.Redis scope is exported");
+        Assert.True(Contains(traces, "db.operation.name"), "the command span's attributes are exported");
+        Assert.False(Contains(traces, secretKey) || Contains(traces, secretValue), "keys and values never leave the process");
+        Assert.True(Contains(receiver.Bodies("/v1/metrics"), "voiceaspire.redis.commands"), "the command counter is exported");
+    }
+
+    // OTLP protobuf stores strings as raw UTF-8.
+    private static bool Contains(IEnumerable<byte[]> bodies, string text)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes(text);
+        return bodies.Any(body => body.AsSpan().IndexOf(needle) >= 0);
     }
 
     [Fact]
