@@ -28,7 +28,7 @@ while read -r spec integrity dest files; do
   tmp="$(mktemp -d)"
   # shellcheck disable=SC2086 # files is a word list on purpose
   tar -xzf "$cache/$tarball" -C "$tmp" $files
-  for f in $files; do cp "$tmp/$f" "$out/$dest/"; done
+  for f in $files; do cp -r "$tmp/$f" "$out/$dest/"; done # a folder entry keeps its tree (proto imports)
   rm -rf "$tmp" "$cache/$tarball"
   mkdir -p "$out/.stamps" && touch "$stamp"
 done < "$root/natives/pins.txt"

@@ -12,6 +12,7 @@ declare -A wanted=(
   [pocketsphinx-en-us]=/usr/share/pocketsphinx/model/en-us/en-us.lm.bin
   [espeak-ng]=/usr/bin/espeak-ng
   [sox]=/usr/bin/sox
+  [chromium]=/usr/bin/chromium # dashboard browser tests (Playwright ExecutablePath; it never downloads a browser)
 )
 missing=()
 for pkg in "${!wanted[@]}"; do

@@ -2,6 +2,7 @@ using VoiceAspire.Bench;
 
 // VoiceAspire benchmarks. Usage:
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- engines [--streams 1,4,8] [--engines id,...] [--repeat N]
+//   dotnet run -c Release --project bench/VoiceAspire.Bench -- wake [--engines id,...] [--repeat 3] [--streams 1,2,4]
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- redis [--inflight 1,16] [--seconds 2] [--size 100]
 var command = args.FirstOrDefault() ?? "engines";
@@ -11,6 +12,7 @@ return command switch
     "engines" => await EngineBenchmark.RunAsync(options),
     "latency" => await LatencyBenchmark.RunAsync(options),
     "transcribe" => await TranscribeCommand.RunAsync(options),
+    "wake" => await WakeBenchmark.RunAsync(options),
     "redis" => await RedisBenchmark.RunAsync(options),
     _ => Usage(),
 };
@@ -19,6 +21,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: VoiceAspire.Bench engines [--streams 1,4,8] [--engines id,...] [--repeat N]");
     Console.Error.WriteLine("       VoiceAspire.Bench latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]");
+    Console.Error.WriteLine("       VoiceAspire.Bench wake [--engines openwakeword,sherpa-kws:<model>] [--repeat 3] [--streams 1,2,4]");
     Console.Error.WriteLine("       VoiceAspire.Bench redis [--inflight 1,16] [--seconds 2] [--size 100]");
     Console.Error.WriteLine("       VoiceAspire.Bench transcribe --file audio.wav [--url ws://127.0.0.1:5000/listen?engine=pocketsphinx] [--realtime]");
     return 2;

@@ -1,8 +1,11 @@
 using FluentValidation;
 using Microsoft.Extensions.Options;
+using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.Seed001;
+using VoiceAspire.Api.Protocols.Voice;
+using VoiceAspire.Api.Protocols.Wake;
 using VoiceAspire.Api.Sessions;
 using VoiceAspire.Api.Sessions.Redis;
 using VoiceAspire.ServiceDefaults.Validation;
@@ -26,6 +29,9 @@ public static class ApiServiceExtensions
         services.AddSingleton<IValidator<ModelLoadRequest>, ModelLoadRequestValidator>();
         services.AddSingleton<Seed001Endpoint>();
         services.AddSingleton<ListenEndpoint>();
+        builder.AddVoiceSessions();
+        services.AddSingleton<IValidator<WakeRequest>, WakeRequestValidator>();
+        services.AddSingleton<WakeEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -40,7 +46,37 @@ public static class ApiServiceExtensions
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20), KeepAliveTimeout = TimeSpan.FromSeconds(30) });
         app.Map("/ws/{client_id}", (HttpContext context, string client_id, Seed001Endpoint endpoint) => Seed001Endpoint.HandleAsync(context, client_id, endpoint));
         app.Map("/listen", (HttpContext context, ListenEndpoint endpoint) => ListenEndpoint.HandleAsync(context, endpoint));
+        app.Map("/ws/voice", (HttpContext context, VoiceEndpoint endpoint) => VoiceEndpoint.HandleAsync(context, endpoint));
+        VoiceRestEndpoints.Map(app);
+        // Before /ws/{client_id}: a literal segment wins over the parameter in routing, but say so explicitly.
+        app.Map("/ws/wake", (HttpContext context, WakeEndpoint endpoint) => WakeEndpoint.HandleAsync(context, endpoint));
         ModelEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>Seed 002: voice sessions and the conversation agent (a chat model when configured, else the rule-based router).</summary>
+    private static void AddVoiceSessions(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddValidatedOptions<VoiceOptions, VoiceOptionsValidator>(builder.Configuration, VoiceOptions.Section);
+        services.AddValidatedOptions<ConversationOptions, ConversationOptionsValidator>(builder.Configuration, ConversationOptions.Section);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<RuleBasedIntentRouter>();
+        services.AddSingleton<IConversationAgent>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ConversationOptions>>().Value;
+            var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("VoiceAspire.Api.Conversation");
+            if (!options.UsesOpenAI)
+            {
+                logger.LogInformation("Conversation agent: rule-based intent router (no Conversation:OpenAI model configured)");
+                return sp.GetRequiredService<RuleBasedIntentRouter>();
+            }
+            logger.LogInformation("Conversation agent: chat model {Model} at {Endpoint}", options.OpenAI.Model, options.OpenAI.Endpoint ?? "api.openai.com");
+            return new OpenAIConversationAgent(options.OpenAI);
+        });
+        services.AddSingleton<VoiceSessionRegistry>();
+        services.AddSingleton<IValidator<VoiceClientMessage>, VoiceClientMessageValidator>();
+        services.AddSingleton<IValidator<CreateVoiceSessionRequest>, CreateVoiceSessionRequestValidator>();
+        services.AddSingleton<VoiceEndpoint>();
     }
 }

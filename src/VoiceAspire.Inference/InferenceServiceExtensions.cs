@@ -2,7 +2,9 @@ using FluentValidation;
 using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
+using VoiceAspire.Inference.Engines.SherpaKws;
 using VoiceAspire.Inference.Engines.SherpaOnnx;
 using VoiceAspire.Inference.Engines.Vad;
 using VoiceAspire.Inference.Streaming;
@@ -19,10 +21,14 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<EngineCatalogOptions, EngineCatalogOptionsValidator>(builder.Configuration, EngineCatalogOptions.Section);
         services.AddValidatedOptions<SherpaOnnxOptions, SherpaOnnxOptionsValidator>(builder.Configuration, SherpaOnnxOptions.Section);
         services.AddValidatedOptions<SileroVadOptions, SileroVadOptionsValidator>(builder.Configuration, SileroVadOptions.SectionName);
+        services.AddValidatedOptions<OpenWakeWordOptions, OpenWakeWordOptionsValidator>(builder.Configuration, OpenWakeWordOptions.Section);
+        services.AddValidatedOptions<SherpaKwsOptions, SherpaKwsOptionsValidator>(builder.Configuration, SherpaKwsOptions.Section);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
         services.AddPocketSphinxEngine(builder.Configuration);
         services.AddSingleton<IEngineProvider, SileroVadEngineProvider>();
+        services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
+        services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();

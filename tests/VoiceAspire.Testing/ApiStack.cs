@@ -50,7 +50,7 @@ public sealed class ApiStack : IAsyncDisposable
         Inference = await StartInferenceAsync(port, SherpaModelDir);
     }
 
-    public Uri WebSocketUri(string pathAndQuery) => new(new UriBuilder(Api.BaseAddress) { Scheme = "ws" }.Uri, pathAndQuery);
+    public Uri WebSocketUri(string pathAndQuery) => Seed001Session.WebSocketUri(Api.BaseAddress, pathAndQuery);
 
     public async ValueTask DisposeAsync()
     {

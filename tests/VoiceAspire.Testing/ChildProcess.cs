@@ -11,24 +11,24 @@ public sealed class ChildProcess : IAsyncDisposable
     private const int MaxLogLines = 2000;
     private readonly Process _process;
     private readonly Queue<string> _log = new();
-    private readonly Action<string>? _onLine;
+    private readonly Action<string, bool>? _onLine;
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private ChildProcess(Process process, Action<string>? onLine)
+    private ChildProcess(Process process, Action<string, bool>? onLine)
     {
         _process = process;
         _onLine = onLine;
     }
 
-    /// <summary>Starts <paramref name="info"/> with its output redirected; <paramref name="onLine"/> sees every line.</summary>
-    public static ChildProcess Start(ProcessStartInfo info, Action<string>? onLine = null)
+    /// <summary>Starts <paramref name="info"/> with its output redirected; <paramref name="onLine"/> sees every line (stderr: true).</summary>
+    public static ChildProcess Start(ProcessStartInfo info, Action<string, bool>? onLine = null)
     {
         info.RedirectStandardOutput = true;
         info.RedirectStandardError = true;
         info.UseShellExecute = false;
         var child = new ChildProcess(new Process { StartInfo = info, EnableRaisingEvents = true }, onLine);
-        child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
-        child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
+        child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data, false);
+        child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, true);
         child._process.Exited += (_, _) => child._exited.TrySetResult();
         child._process.Start();
         child._process.BeginOutputReadLine();
@@ -48,7 +48,7 @@ public sealed class ChildProcess : IAsyncDisposable
         get { lock (_log) return string.Join('\n', _log); }
     }
 
-    private void OnLine(string? line)
+    private void OnLine(string? line, bool isError)
     {
         if (line is null) return;
         lock (_log)
@@ -56,7 +56,7 @@ public sealed class ChildProcess : IAsyncDisposable
             _log.Enqueue(line);
             while (_log.Count > MaxLogLines) _log.Dequeue();
         }
-        _onLine?.Invoke(line);
+        _onLine?.Invoke(line, isError);
     }
 
     /// <summary>SIGKILL of the whole tree, as a crash would.</summary>

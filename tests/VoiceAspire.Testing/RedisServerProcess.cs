@@ -82,7 +82,7 @@ public sealed class RedisServerProcess : IAsyncDisposable
         foreach (var argument in _extraArguments) info.ArgumentList.Add(argument);
 
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _process = ChildProcess.Start(info, line =>
+        _process = ChildProcess.Start(info, (line, _) =>
         {
             if (line.Contains("Ready to accept connections", StringComparison.Ordinal)) ready.TrySetResult();
         });

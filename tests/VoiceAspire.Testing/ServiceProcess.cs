@@ -19,6 +19,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Raised for every console line after it is kept (stderr: true); on the process's reader threads.</summary>
+    public event Action<string, bool>? LineReceived;
+
     public string Log => _process.Log;
 
     /// <summary>The built output of src/{project} in the same configuration as the tests.</summary>
@@ -95,8 +98,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private void OnLine(string line)
+    private void OnLine(string line, bool isError)
     {
+        LineReceived?.Invoke(line, isError);
         var match = ListeningRegex().Match(line);
         if (match.Success) _listening.TrySetResult(new Uri(match.Groups[1].Value));
     }

@@ -28,6 +28,7 @@ public sealed class ApiTelemetry : IDisposable
         Transcripts = _meter.CreateCounter<long>("voiceaspire.api.transcripts", "{result}", "Partial and final results, by kind.");
         PartialLatency = _meter.CreateHistogram<double>("voiceaspire.api.latency.partial", "s", "Audio sent to Inference → first partial covering it.");
         FinalLatency = _meter.CreateHistogram<double>("voiceaspire.api.latency.final", "s", "End of an utterance's audio sent → its final.");
+        Detections = _meter.CreateCounter<long>("voiceaspire.api.wake.detections", "{detection}", "Wake-word detections, by keyword.");
     }
 
     public Counter<long> BytesIn { get; }
@@ -35,6 +36,7 @@ public sealed class ApiTelemetry : IDisposable
     public Counter<long> Transcripts { get; }
     public Histogram<double> PartialLatency { get; }
     public Histogram<double> FinalLatency { get; }
+    public Counter<long> Detections { get; }
 
     public KeyValuePair<string, object?> DialectTag(string dialect) => new("dialect", dialect);
 

@@ -60,17 +60,19 @@ public sealed class InferenceConnector
         }).Build();
     }
 
-    public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken)
+    public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? engineOptions = null)
     {
         if (_resolver.GetEndpoints(_options.InferenceService).Count == 0)
             throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is not configured.",
                 $"Set services:{_options.InferenceService}:http:0 (env services__{_options.InferenceService}__http__0) to an Inference URL.");
-        return await _retry.ExecuteAsync(async ct => await ConnectOnceAsync(engine, sessionId, ct), cancellationToken);
+        return await _retry.ExecuteAsync(async ct => await ConnectOnceAsync(engine, sessionId, engineOptions, ct), cancellationToken);
     }
 
-    private async Task<InferenceConnection> ConnectOnceAsync(string? engine, string sessionId, CancellationToken cancellationToken)
+    private async Task<InferenceConnection> ConnectOnceAsync(string? engine, string sessionId, IReadOnlyDictionary<string, string>? engineOptions,
+        CancellationToken cancellationToken)
     {
-        var logical = InferenceStreamClient.BuildUri(new Uri($"ws://{_options.InferenceService}"), engine, sessionId);
+        var logical = InferenceStreamClient.BuildUri(new Uri($"ws://{_options.InferenceService}"), engine, sessionId, extra: engineOptions);
         InferenceStreamClient? client = null;
         IAsyncEnumerator<InferenceMessage>? messages = null;
         try
@@ -85,8 +87,11 @@ public sealed class InferenceConnector
                 return new InferenceConnection(client, messages, first.Engine ?? engine ?? "");
             throw first.Code switch
             {
-                InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid or InferenceCodes.InvalidRequest =>
+                InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid =>
                     new SessionException(SessionErrorCodes.ModelUnavailable, first.Message ?? "Model unavailable.", first.Hint),
+                // Settings the engine refused (e.g. keywords the model has no tokens for): the client's to fix, not retried.
+                InferenceCodes.InvalidRequest =>
+                    new SessionException(SessionErrorCodes.SessionError, first.Message ?? "The engine refused the session's settings.", first.Hint),
                 _ => new SessionException(SessionErrorCodes.ServiceUnavailable, first.Message ?? "The recognition service refused the stream.", first.Hint),
             };
         }

@@ -9,6 +9,12 @@ public abstract record SessionEvent;
 /// <summary>A partial (IsFinal false) or final transcript. Start/End are seconds of session audio.</summary>
 public sealed record TranscriptEvent(string Text, bool IsFinal, double Start, double End, float? Confidence, DateTimeOffset At) : SessionEvent;
 
+/// <summary>A keyword (wake word) was heard between Start and End (seconds of session audio). Score: 0–1, when the engine has one.</summary>
+public sealed record KeywordEvent(string Keyword, float? Score, double Start, double End, string Engine) : SessionEvent;
+
+/// <summary>The engine's state was reset (after the audio sent before the reset); Time: seconds of session audio.</summary>
+public sealed record ResetEvent(double Time) : SessionEvent;
+
 /// <summary>A lifecycle step (<see cref="SessionStatusCodes"/>).</summary>
 public sealed record StatusEvent(string Code, string Message) : SessionEvent;
 

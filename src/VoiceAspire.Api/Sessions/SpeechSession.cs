@@ -9,8 +9,12 @@ using InferenceTypes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.T
 
 namespace VoiceAspire.Api.Sessions;
 
-/// <summary>What a dialect asks of the pipeline when a session starts.</summary>
-public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format);
+/// <summary>
+/// What a dialect asks of the pipeline when a session starts. <paramref name="EngineOptions"/>: per-stream engine
+/// settings passed to Inference's stream query (keyword engines: threshold, refractory, keywords).
+/// </summary>
+public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format,
+    IReadOnlyDictionary<string, string>? EngineOptions = null);
 
 /// <summary>
 /// The one session pipeline: client audio → <see cref="AudioNormalizer"/> → the session's Inference
@@ -36,14 +40,16 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
     private readonly SessionStats _stats = new();
+    private readonly Activity? _activity;
     private readonly SessionRecord _record;
     // The finals this process saw: the transcript when the store (Redis) cannot be reached.
     private readonly List<string> _localFinals = [];
 
     private SpeechSession(SpeechSessionRequest request, InferenceConnection inference, AudioNormalizer normalizer, ITranscriptStore store,
-        ApiTelemetry telemetry, ILogger logger, int eventCapacity, SessionRecord record)
+        ApiTelemetry telemetry, ILogger logger, int eventCapacity, Activity? activity, SessionRecord record)
     {
         Request = request;
+        _activity = activity;
         _record = record;
         _inference = inference;
         _normalizer = normalizer;
@@ -86,13 +92,28 @@ public sealed class SpeechSession : IAsyncDisposable
         {
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
-        var connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken);
+        // One span per session, whatever the dialect: the dashboard's voice page and trace waterfall start from it.
+        var activity = ApiTelemetry.ActivitySource.StartActivity("voiceaspire.session");
+        activity?.SetTag("voiceaspire.session.id", request.SessionId);
+        activity?.SetTag("voiceaspire.dialect", request.Dialect);
+        InferenceConnection connection;
+        try
+        {
+            connection = await connector.ConnectAsync(request.Engine, request.SessionId, cancellationToken, request.EngineOptions);
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            activity?.Dispose();
+            throw;
+        }
+        activity?.SetTag("voiceaspire.engine", connection.Engine);
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
         var now = DateTimeOffset.UtcNow;
         var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active, now, now);
         await TryStoreAsync(() => store.SaveSessionAsync(record, cancellationToken), logger);
-        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, record);
+        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity, record);
     }
 
     /// <summary>
@@ -169,6 +190,23 @@ public sealed class SpeechSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Keyword engines: clears the engine's state once the audio pushed before has been processed (a
+    /// <see cref="ResetEvent"/> follows). Throws <see cref="SessionException"/> SERVICE_UNAVAILABLE when the stream is gone.
+    /// </summary>
+    public async ValueTask ResetAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
+        try
+        {
+            await _inference.Client.ResetAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", e.Message, e);
+        }
+    }
+
     /// <summary>The finals so far, joined.</summary>
     public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default)
     {
@@ -232,6 +270,13 @@ public sealed class SpeechSession : IAsyncDisposable
                         await TryStoreAsync(() => _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence)), _logger);
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
                         break;
+                    case InferenceTypes.Keyword:
+                        _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
+                        await _events.Writer.WriteAsync(new KeywordEvent(m.Keyword ?? "", m.Score, m.Start ?? 0, m.End ?? 0, m.Engine ?? Engine));
+                        break;
+                    case InferenceTypes.Reset:
+                        await _events.Writer.WriteAsync(new ResetEvent(m.End ?? 0));
+                        break;
                     case InferenceTypes.Error:
                         var code = m.Code switch
                         {
@@ -285,6 +330,15 @@ public sealed class SpeechSession : IAsyncDisposable
         _logger.LogInformation(
             "Session ended: {AudioSeconds:F2} s of audio, {BytesIn} bytes in, {Partials} partials, {Finals} finals, {Errors} errors, partial latency p50 {PartialP50Ms} ms, final latency p50 {FinalP50Ms} ms",
             stats.AudioSeconds, stats.BytesIn, stats.Partials, stats.Finals, stats.Errors, stats.PartialLatencyP50Ms, stats.FinalLatencyP50Ms);
+        if (_activity is not null)
+        {
+            _activity.SetTag("voiceaspire.audio.seconds", Math.Round(stats.AudioSeconds, 3));
+            _activity.SetTag("voiceaspire.finals", stats.Finals);
+            _activity.SetTag("voiceaspire.errors", stats.Errors);
+            if (stats.PartialLatencyP50Ms is double partial) _activity.SetTag("voiceaspire.latency.partial_p50_ms", partial);
+            if (stats.FinalLatencyP50Ms is double final) _activity.SetTag("voiceaspire.latency.final_p50_ms", final);
+            _activity.Dispose();
+        }
     }
 
     /// <summary>

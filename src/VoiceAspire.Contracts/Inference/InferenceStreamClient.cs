@@ -25,12 +25,14 @@ public sealed class InferenceStreamClient : IAsyncDisposable
     public WebSocketState State => _socket.State;
 
     /// <summary>Builds the stream URI from an Inference base address (http/https/ws/wss).</summary>
-    public static Uri BuildUri(Uri baseAddress, string? engine, string? sessionId, string encoding = InferenceStreamProtocol.Encodings.Float32)
+    public static Uri BuildUri(Uri baseAddress, string? engine, string? sessionId, string encoding = InferenceStreamProtocol.Encodings.Float32,
+        IEnumerable<KeyValuePair<string, string>>? extra = null)
     {
         var scheme = baseAddress.Scheme switch { "https" or "wss" => "wss", _ => "ws" };
         var query = new List<string> { $"encoding={Uri.EscapeDataString(encoding)}" };
         if (engine is not null) query.Add($"engine={Uri.EscapeDataString(engine)}");
         if (sessionId is not null) query.Add($"session_id={Uri.EscapeDataString(sessionId)}");
+        foreach (var (key, value) in extra ?? []) query.Add($"{Uri.EscapeDataString(key)}={Uri.EscapeDataString(value)}");
         return new UriBuilder(baseAddress) { Scheme = scheme, Path = InferenceStreamProtocol.Path, Query = string.Join('&', query) }.Uri;
     }
 
@@ -71,6 +73,10 @@ public sealed class InferenceStreamClient : IAsyncDisposable
     /// <summary>No more audio: the server flushes the engine, sends the last events and "finished", then closes.</summary>
     public Task FinishAsync(CancellationToken cancellationToken = default) =>
         SendMessageAsync(new InferenceMessage { Type = InferenceStreamProtocol.Types.Finish }, cancellationToken);
+
+    /// <summary>Keyword engines: clear the model state; the server answers "reset" once the audio sent before it is processed.</summary>
+    public Task ResetAsync(CancellationToken cancellationToken = default) =>
+        SendMessageAsync(new InferenceMessage { Type = InferenceStreamProtocol.Types.Reset }, cancellationToken);
 
     /// <summary>Messages from the server until it closes the stream.</summary>
     public async IAsyncEnumerable<InferenceMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -32,11 +32,14 @@ public static class InferenceStreamProtocol
         public const string Endpoint = "endpoint";
         public const string SpeechStarted = "speech_started";
         public const string SpeechEnded = "speech_ended";
+        public const string Keyword = "keyword";
         public const string Error = "error";
         public const string Finished = "finished";
         // client -> server
         public const string Finish = "finish";
         public const string Ping = "ping";
+        /// <summary>Client: clear the keyword engine's state (ordered with the audio); server: the reset took effect at <c>end</c>.</summary>
+        public const string Reset = "reset";
         public const string Pong = "pong";
     }
 
@@ -77,6 +80,10 @@ public sealed record InferenceMessage
     public double? Start { get; init; }
     public double? End { get; init; }
     public float? Confidence { get; init; }
+    /// <summary>On "keyword": the keyword detected.</summary>
+    public string? Keyword { get; init; }
+    /// <summary>On "keyword": the detector's score (0–1) when the engine has one.</summary>
+    public float? Score { get; init; }
     public string? Code { get; init; }
     public string? Message { get; init; }
     public string? Hint { get; init; }

@@ -20,4 +20,6 @@ public static class EngineErrorCodes
     public const string EngineBusy = "ENGINE_BUSY";
     /// <summary>The engine failed while decoding.</summary>
     public const string EngineFailure = "ENGINE_FAILURE";
+    /// <summary>Per-stream settings the engine cannot use (e.g. keywords the model has no tokens for).</summary>
+    public const string InvalidOptions = "INVALID_REQUEST";
 }

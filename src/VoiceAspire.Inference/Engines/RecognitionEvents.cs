@@ -13,6 +13,8 @@ public enum RecognitionEventKind
     SpeechStarted,
     /// <summary>Voice activity ended (VAD engines).</summary>
     SpeechEnded,
+    /// <summary>A wake word / keyword was detected (keyword engines): Text is the keyword, Confidence its score when the engine has one.</summary>
+    Keyword,
 }
 
 /// <summary>

@@ -7,6 +7,7 @@ using VoiceAspire.Contracts.Audio;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Contracts.WebSockets;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.WakeWord;
 using Types = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.Types;
 using Codes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
 
@@ -54,7 +55,16 @@ internal sealed class StreamSession
         _outbound = Channel.CreateBounded<InferenceMessage>(new BoundedChannelOptions(options.SessionEventCapacity) { SingleReader = true });
     }
 
-    private readonly record struct AudioChunk(float[] Buffer, int Length);
+    /// <summary>Audio for the engine, or (<see cref="Reset"/>) a reset marker kept in order with the audio.</summary>
+    private readonly record struct AudioChunk(float[] Buffer, int Length, bool Reset = false);
+
+    private static readonly AudioChunk ResetMarker = new([], 0, Reset: true);
+
+    private string _engineId = "";
+    private bool _resettable;
+
+    // The engine this stream runs on, as a metric tag (the dashboard's voice page charts RTF per engine).
+    private KeyValuePair<string, object?> _engineTag = new("voiceaspire.engine", "");
 
     /// <summary>Runs the session to its end; never throws for client or engine faults.</summary>
     public async Task RunAsync(EngineCatalog catalog)
@@ -68,7 +78,9 @@ internal sealed class StreamSession
             try
             {
                 engine = await catalog.GetAsync(_request.Engine, _abort.Token);
-                stream = await _queue.RunAsync(engine.CreateStream, _abort.Token);
+                stream = await _queue.RunAsync(() => OpenStream(engine), _abort.Token);
+                _engineId = engine.Id;
+                _resettable = stream is IResettableStream;
             }
             catch (EngineException e)
             {
@@ -77,6 +89,8 @@ internal sealed class StreamSession
             }
 
             _logger.LogInformation("Stream started on {EngineId}", engine.Id);
+            _engineTag = new("voiceaspire.engine", engine.Id);
+            Activity.Current?.SetTag("voiceaspire.engine", engine.Id);
             await _outbound.Writer.WriteAsync(new InferenceMessage
             {
                 Type = Types.Ready,
@@ -109,13 +123,23 @@ internal sealed class StreamSession
             await _abort.CancelAsync();
             // The engine must be idle before its stream is freed: wait for the processor's last work item.
             await Task.WhenAll(processor, watchdog).ContinueWith(_ => { }, TaskScheduler.Default);
-            while (_audio.Reader.TryRead(out var chunk)) ArrayPool<float>.Shared.Return(chunk.Buffer);
+            while (_audio.Reader.TryRead(out var chunk))
+                if (!chunk.Reset) ArrayPool<float>.Shared.Return(chunk.Buffer);
             _outbound.Writer.TryComplete();
             await sender;
             if (stream is not null) await _queue.RunAsync(() => { stream.Dispose(); return 0; }, CancellationToken.None);
             _abort.Dispose();
             _logger.LogInformation("Stream ended after {AudioSeconds:F2} s of audio", _samplesReceived / (double)InferenceStreamProtocol.SampleRate);
         }
+    }
+
+    /// <summary>A stream with the request's keyword settings; those settings on an engine that takes none are an error.</summary>
+    private IRecognitionStream OpenStream(IRecognitionEngine engine)
+    {
+        if (_request.Keyword.IsEmpty) return engine.CreateStream();
+        if (engine is IKeywordEngine keywords) return keywords.CreateStream(_request.Keyword);
+        throw new EngineException(EngineErrorCodes.InvalidOptions,
+            $"{engine.Id} is not a keyword engine: threshold, refractory and keywords apply to engines of kind \"kws\" (GET /v1/models).");
     }
 
     private async Task ReceiveLoopAsync()
@@ -205,6 +229,12 @@ internal sealed class StreamSession
             case Types.Ping:
                 await _outbound.Writer.WriteAsync(new InferenceMessage { Type = Types.Pong }, _abort.Token);
                 return false;
+            case Types.Reset when _resettable:
+                await _audio.Writer.WriteAsync(ResetMarker, _abort.Token);
+                return false;
+            case Types.Reset:
+                await SendErrorAsync(Codes.InvalidMessage, $"{_engineId} has no state to reset; \"reset\" is for keyword engines.");
+                return false;
             default:
                 await SendErrorAsync(Codes.InvalidMessage, message is null
                     ? "Text frames must be JSON messages such as {\"type\":\"finish\"}."
@@ -242,19 +272,38 @@ internal sealed class StreamSession
             {
                 // Batch what is already queued: fewer hand-offs to the engine threads under load.
                 var length = 0;
-                while (length < maxBatch && _audio.Reader.TryRead(out var chunk))
+                var reset = false;
+                while (length < maxBatch && _audio.Reader.TryPeek(out var next))
                 {
+                    if (next.Reset)
+                    {
+                        // The audio before the reset goes first; the reset is its own step.
+                        if (length == 0) reset = _audio.Reader.TryRead(out _);
+                        break;
+                    }
+                    _audio.Reader.TryRead(out var chunk);
                     chunk.Buffer.AsSpan(0, chunk.Length).CopyTo(batch.AsSpan(length));
                     length += chunk.Length;
                     ArrayPool<float>.Shared.Return(chunk.Buffer);
                 }
+                if (reset)
+                {
+                    await _queue.RunAsync(() => { ((IResettableStream)stream).Reset(); return 0; }, _abort.Token);
+                    await _outbound.Writer.WriteAsync(new InferenceMessage
+                    {
+                        Type = Types.Reset,
+                        End = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
+                    }, _abort.Token);
+                    continue;
+                }
+                if (length == 0) continue;
                 var started = Stopwatch.GetTimestamp();
                 var audio = new ArraySegment<float>(batch, 0, length);
                 await _queue.RunAsync(() => { stream.AcceptAudio(audio, events); return 0; }, _abort.Token);
                 var seconds = length / (double)InferenceStreamProtocol.SampleRate;
                 _samplesReceived += length;
                 _telemetry.AudioSeconds.Add(seconds);
-                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds);
+                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds, _engineTag);
                 await PublishAsync(events);
             }
             if (_finishRequested)
@@ -285,6 +334,7 @@ internal sealed class StreamSession
                 RecognitionEventKind.Final => Types.Final,
                 RecognitionEventKind.Endpoint => Types.Endpoint,
                 RecognitionEventKind.SpeechStarted => Types.SpeechStarted,
+                RecognitionEventKind.Keyword => Types.Keyword,
                 _ => Types.SpeechEnded,
             };
             _telemetry.Events.Add(1, new KeyValuePair<string, object?>("type", type));
@@ -294,7 +344,10 @@ internal sealed class StreamSession
                 Text = e.Kind is RecognitionEventKind.Partial or RecognitionEventKind.Final ? e.Text : null,
                 Start = e.StartSeconds,
                 End = e.EndSeconds,
-                Confidence = e.Confidence,
+                Confidence = e.Kind == RecognitionEventKind.Keyword ? null : e.Confidence,
+                Keyword = e.Kind == RecognitionEventKind.Keyword ? e.Text : null,
+                Score = e.Kind == RecognitionEventKind.Keyword ? e.Confidence : null,
+                Engine = e.Kind == RecognitionEventKind.Keyword ? _engineId : null,
             }, _abort.Token);
         }
         events.Clear();

@@ -16,18 +16,8 @@ public sealed class ApiFixture : IAsyncLifetime
     /// A whole seed-001 session: start_recording (with <paramref name="start"/>'s fields), every chunk as
     /// base64 audio_chunk, stop_recording; returns everything received up to SESSION_STOPPED.
     /// </summary>
-    public async Task<IReadOnlyList<JsonElement>> Seed001Async(Dictionary<string, object?> start, IEnumerable<ReadOnlyMemory<byte>> chunks, string? clientId = null)
-    {
-        await using var client = await JsonSocketClient.ConnectAsync(Stack.WebSocketUri($"/ws/{clientId ?? "t-" + Guid.NewGuid().ToString("N")[..12]}"));
-        start["type"] = "start_recording";
-        await client.SendJsonAsync(start);
-        await client.WaitForTypeAsync("status", "MODEL_LOADED");
-        foreach (var chunk in chunks)
-            await client.SendJsonAsync(new { type = "audio_chunk", data = Convert.ToBase64String(chunk.Span) });
-        await client.SendJsonAsync(new { type = "stop_recording" });
-        await client.WaitForTypeAsync("status", "SESSION_STOPPED", TimeSpan.FromSeconds(120));
-        return client.Received;
-    }
+    public Task<IReadOnlyList<JsonElement>> Seed001Async(Dictionary<string, object?> start, IEnumerable<ReadOnlyMemory<byte>> chunks, string? clientId = null) =>
+        Seed001Session.RunAsync(Stack.WebSocketUri($"/ws/{clientId ?? Seed001Session.NewClientId()}"), start, chunks);
 
     /// <summary>Splits encoded audio into random-sized byte chunks (whole samples or not).</summary>
     public static IEnumerable<ReadOnlyMemory<byte>> RandomChunks(byte[] bytes, int seed, int minBytes = 512, int maxBytes = 16384)
@@ -47,9 +37,7 @@ public sealed class ApiFixture : IAsyncLifetime
             yield return bytes.AsMemory(offset, Math.Min(size, bytes.Length - offset));
     }
 
-    public static string Finals(IEnumerable<JsonElement> messages) => string.Join(" ",
-        messages.Where(m => JsonSocketClient.Is(m, "recognition_result") && m.GetProperty("is_final").GetBoolean())
-            .Select(m => m.GetProperty("text").GetString()).Where(t => !string.IsNullOrEmpty(t)));
+    public static string Finals(IEnumerable<JsonElement> messages) => Seed001Session.Finals(messages);
 
     public static byte[] Int16(float[] samples) => Pcm.FromFloat(samples, PcmEncoding.Int16);
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net.WebSockets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FluentValidation;
@@ -67,7 +65,7 @@ public sealed record ListenError(string Message, string Code)
 /// <summary>
 /// The seed-004 dialect at /listen: binary audio frames in; interim and final transcripts out; at
 /// the end (client close, or {"type":"stop"}), session_complete with the whole transcript. A UUID v4
-/// session id is in every log line; cleanup runs on every exit path.
+/// session id is in every log line; the session loop is the shared <see cref="BinaryAudioDialect"/>.
 /// </summary>
 internal sealed class ListenEndpoint(
     InferenceConnector connector,
@@ -75,170 +73,41 @@ internal sealed class ListenEndpoint(
     ApiTelemetry telemetry,
     IValidator<ListenRequest> validator,
     IOptions<ApiOptions> options,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers) : BinaryAudioDialect(connector, store, telemetry, options, loggers)
 {
+    private readonly IValidator<ListenRequest> _validator = validator;
+
+    protected override string Dialect => ListenProtocol.Dialect;
+
+    protected override JsonSerializerOptions Json => ListenProtocol.Json;
+
+    protected override string TextHelp => "Send audio as binary frames; the only text message is {\"type\":\"stop\"}.";
+
     public static async Task HandleAsync(HttpContext context, ListenEndpoint endpoint)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            await Results.Json(new ListenError("This is a WebSocket endpoint.", SessionErrorCodes.SessionError), ListenProtocol.Json,
-                statusCode: StatusCodes.Status400BadRequest).ExecuteAsync(context);
-            return;
-        }
+        using var socket = await endpoint.AcceptAsync(context);
+        if (socket is null) return;
         var request = ListenRequest.FromQuery(context.Request.Query);
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        await endpoint.RunAsync(socket, request, context.RequestAborted);
-    }
-
-    private async Task RunAsync(WebSocket webSocket, ListenRequest request, CancellationToken requestAborted)
-    {
         var sessionId = Guid.NewGuid().ToString(); // UUID v4
-        var logger = loggers.CreateLogger("VoiceAspire.Api.Listen");
-        var o = options.Value;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = sessionId, ["Dialect"] = ListenProtocol.Dialect });
-        using var activity = ApiTelemetry.ActivitySource.StartActivity("listen.session");
-        activity?.SetTag("voiceaspire.session.id", sessionId);
-        await using var socket = new DialectSocket(webSocket, o.MaxMessageBytes, ListenProtocol.Json, logger, requestAborted);
-
-        var validation = validator.Validate(request);
-        if (!validation.IsValid)
+        await endpoint.RunAsync(socket, sessionId, endpoint._validator.Validate(request), () =>
         {
-            await ErrorAsync(socket, SessionErrorCodes.SessionError, string.Join(" ", validation.Errors.Select(e => e.ErrorMessage)));
-            socket.Close(WebSocketCloseStatus.PolicyViolation, "invalid request");
-            return;
-        }
-
-        AudioEncodingNames.TryParse(request.Encoding, out var encoding);
-        SpeechSession session;
-        try
-        {
-            session = await SpeechSession.StartAsync(
-                new SpeechSessionRequest(sessionId, ListenProtocol.Dialect, request.Engine ?? NullIfEmpty(o.DefaultEngine),
-                    new DeclaredAudioFormat(request.Encoding is null ? null : encoding, request.SampleRate, request.Channels)),
-                connector, store, telemetry, logger, o.SessionEventCapacity, socket.Aborted);
-        }
-        catch (SessionException e)
-        {
-            await ErrorAsync(socket, e.Code, e.Details is null ? e.Message : $"{e.Message} {e.Details}");
-            socket.Close(WebSocketCloseStatus.InternalServerError, "transcription service unavailable");
-            return;
-        }
-
-        long lastAudio = Stopwatch.GetTimestamp();
-        var lost = false;
-        var forwarder = Task.Run(async () =>
-        {
-            await foreach (var e in session.Events.ReadAllAsync())
-            {
-                if (e is TranscriptEvent t)
-                    await socket.SendAsync(new ListenTranscript(t.Text, t.IsFinal, t.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), t.Start, t.End, t.Confidence, sessionId));
-                else if (e is ErrorEvent error)
-                {
-                    lost |= error.Fatal;
-                    await ErrorAsync(socket, error.Code, error.Details is null ? error.Message : $"{error.Message} {error.Details}");
-                    if (error.Fatal) socket.Close(WebSocketCloseStatus.InternalServerError, "transcription service lost");
-                }
-            }
-        });
-        var watchdog = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Min(1, o.AudioTimeoutSeconds / 4)));
-            try
-            {
-                while (await timer.WaitForNextTickAsync(socket.Aborted))
-                {
-                    if (Stopwatch.GetElapsedTime(Volatile.Read(ref lastAudio)).TotalSeconds < o.AudioTimeoutSeconds) continue;
-                    await ErrorAsync(socket, SessionErrorCodes.ConnectionTimeout, $"No audio received for {o.AudioTimeoutSeconds:F0} s.");
-                    socket.Close(WebSocketCloseStatus.NormalClosure, "timeout");
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        });
-
-        var finish = false;
-        try
-        {
-            while (!socket.Aborted.IsCancellationRequested && !lost)
-            {
-                var message = await socket.ReceiveAsync();
-                if (message.Type == WebSocketMessageType.Close)
-                {
-                    finish = true; // the client half-closed: it can still read session_complete
-                    break;
-                }
-                if (message.Oversized)
-                {
-                    await ErrorAsync(socket, SessionErrorCodes.BufferOverflow, $"Frame larger than {socket.MaxMessageBytes} bytes; it was dropped.");
-                    continue;
-                }
-                if (message.Type == WebSocketMessageType.Text)
-                {
-                    if (IsStop(socket.Payload(message).Span))
-                    {
-                        finish = true;
-                        break;
-                    }
-                    await ErrorAsync(socket, SessionErrorCodes.InvalidMessage, "Send audio as binary frames; the only text message is {\"type\":\"stop\"}.");
-                    continue;
-                }
-                Volatile.Write(ref lastAudio, Stopwatch.GetTimestamp());
-                try
-                {
-                    await session.PushAudioAsync(socket.Payload(message), socket.Aborted);
-                }
-                catch (SessionException e) when (e.Code == SessionErrorCodes.InvalidAudioFormat)
-                {
-                    await ErrorAsync(socket, e.Code, $"Unsupported or invalid audio; the frame was dropped. {e.Message}");
-                }
-            }
-
-            if (finish && !lost)
-            {
-                var transcript = await session.StopAsync(TimeSpan.FromSeconds(o.StopTimeoutSeconds), socket.Aborted);
-                await forwarder;
-                await socket.SendAsync(new ListenSessionComplete(transcript, sessionId, session.AudioSeconds, session.Stats));
-            }
-        }
-        catch (SessionException e)
-        {
-            await ErrorAsync(socket, e.Code, e.Details is null ? e.Message : $"{e.Message} {e.Details}");
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-        {
-            logger.LogDebug(e, "Client gone");
-        }
-        finally
-        {
-            socket.Close(lost ? WebSocketCloseStatus.InternalServerError : WebSocketCloseStatus.NormalClosure);
-            await session.DisposeAsync(); // deletes the transcript, closes the Inference stream
-            await forwarder;
-            await watchdog;
-        }
+            AudioEncodingNames.TryParse(request.Encoding, out var encoding);
+            return new SpeechSessionRequest(sessionId, ListenProtocol.Dialect, request.Engine ?? NullIfEmpty(endpoint.Options.DefaultEngine),
+                new DeclaredAudioFormat(request.Encoding is null ? null : encoding, request.SampleRate, request.Channels));
+        }, context.RequestAborted);
     }
 
-    private async Task ErrorAsync(DialectSocket socket, string code, string message)
+    protected override object ErrorMessage(string code, string message) => new ListenError(message, code);
+
+    protected override async ValueTask SendEventAsync(DialectSocket socket, string sessionId, SessionEvent e)
     {
-        telemetry.Error(code, ListenProtocol.Dialect);
-        await socket.SendAsync(new ListenError(message, code));
+        if (e is TranscriptEvent t)
+            await socket.SendAsync(new ListenTranscript(t.Text, t.IsFinal, t.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), t.Start, t.End, t.Confidence, sessionId));
     }
 
-    private static bool IsStop(ReadOnlySpan<byte> json)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(json.ToArray());
-            return doc.RootElement.ValueKind == JsonValueKind.Object
-                && doc.RootElement.TryGetProperty("type", out var type)
-                && type.GetString() is "stop" or "CloseStream";
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
+    protected override ValueTask<TextFrameOutcome> OnTextAsync(DialectSocket socket, SpeechSession session, ReadOnlyMemory<byte> payload) =>
+        ValueTask.FromResult(JsonType(payload.Span) is "stop" or "CloseStream" ? TextFrameOutcome.Finish : TextFrameOutcome.Invalid);
 
-    private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+    protected override async ValueTask OnCompletedAsync(DialectSocket socket, SpeechSession session, string transcript) =>
+        await socket.SendAsync(new ListenSessionComplete(transcript, session.SessionId, session.AudioSeconds, session.Stats));
 }

@@ -18,19 +18,8 @@ public sealed class SherpaOnnxEngine : IRecognitionEngine
         using var strings = new Utf8Strings();
         var config = new SherpaOnnxOnlineRecognizerConfig
         {
-            FeatConfig = new() { SampleRate = IRecognitionStream.SampleRate, FeatureDim = 80 },
-            ModelConfig = new()
-            {
-                Transducer = new()
-                {
-                    Encoder = strings.Add(model.Encoder),
-                    Decoder = strings.Add(model.Decoder),
-                    Joiner = strings.Add(model.Joiner),
-                },
-                Tokens = strings.Add(model.Tokens),
-                NumThreads = options.NumThreads,
-                Provider = strings.Add("cpu"),
-            },
+            FeatConfig = FeatureConfig,
+            ModelConfig = TransducerConfig(model, options.NumThreads, strings),
             DecodingMethod = strings.Add(options.DecodingMethod),
             MaxActivePaths = options.MaxActivePaths,
             EnableEndpoint = options.Endpoint.Enabled ? 1 : 0,
@@ -44,6 +33,23 @@ public sealed class SherpaOnnxEngine : IRecognitionEngine
                 $"sherpa-onnx could not create a recognizer from '{model.Directory}'.",
                 "Check that the directory holds a streaming (online) transducer model for sherpa-onnx 1.13.");
     }
+
+    /// <summary>16 kHz, 80 mel bins: what the icefall zipformer transducers take.</summary>
+    internal static SherpaOnnxFeatureConfig FeatureConfig => new() { SampleRate = IRecognitionStream.SampleRate, FeatureDim = 80 };
+
+    /// <summary>The model part of a recognizer or keyword-spotter config (strings owned by <paramref name="strings"/>).</summary>
+    internal static SherpaOnnxOnlineModelConfig TransducerConfig(SherpaModelDirectory model, int numThreads, Utf8Strings strings) => new()
+    {
+        Transducer = new()
+        {
+            Encoder = strings.Add(model.Encoder),
+            Decoder = strings.Add(model.Decoder),
+            Joiner = strings.Add(model.Joiner),
+        },
+        Tokens = strings.Add(model.Tokens),
+        NumThreads = numThreads,
+        Provider = strings.Add("cpu"),
+    };
 
     public string Id => Model.Id;
 

@@ -51,10 +51,13 @@ public sealed class SherpaOnnxEngineProvider(IOptions<SherpaOnnxOptions> options
     }
 
     /// <summary>Model directories under the configured paths (or the defaults), in a stable order.</summary>
-    public IReadOnlyList<SherpaModelDirectory> FindModels()
+    public IReadOnlyList<SherpaModelDirectory> FindModels() => FindModels(_options, logger);
+
+    /// <summary>Model directories under <paramref name="options"/>' paths (or the defaults), in a stable order.</summary>
+    public static IReadOnlyList<SherpaModelDirectory> FindModels(SherpaOnnxOptions options, ILogger logger)
     {
         var found = new Dictionary<string, SherpaModelDirectory>(StringComparer.Ordinal);
-        foreach (var path in _options.ModelPaths.Count > 0 ? _options.ModelPaths : DefaultModelPaths())
+        foreach (var path in options.ModelPaths.Count > 0 ? options.ModelPaths : DefaultModelPaths())
         {
             var full = Path.GetFullPath(path);
             var candidates = SherpaModelDirectory.TryFind(full) is { } direct

@@ -131,6 +131,21 @@ internal static partial class SherpaOnnxNative
     [LibraryImport(Library)]
     public static partial void SherpaOnnxDecodeOnlineStream(SherpaOnnxRecognizerHandle recognizer, SherpaOnnxStreamHandle stream);
 
+    /// <summary>Feeds 16 kHz samples to a recognizer's or keyword spotter's stream.</summary>
+    public static unsafe void AcceptWaveform(SherpaOnnxStreamHandle stream, ReadOnlySpan<float> samples)
+    {
+        fixed (float* p = samples)
+            SherpaOnnxOnlineStreamAcceptWaveform(stream, 16_000, p, samples.Length);
+    }
+
+    /// <summary>End of input: feeds <paramref name="paddingSeconds"/> of silence (the encoder looks ahead) and marks the stream finished.</summary>
+    public static void FinishInput(SherpaOnnxStreamHandle stream, double paddingSeconds)
+    {
+        var padding = (int)(paddingSeconds * 16_000);
+        if (padding > 0) AcceptWaveform(stream, new float[padding]);
+        SherpaOnnxOnlineStreamInputFinished(stream);
+    }
+
     [LibraryImport(Library)]
     public static partial IntPtr SherpaOnnxGetOnlineStreamResult(SherpaOnnxRecognizerHandle recognizer, SherpaOnnxStreamHandle stream);
 
@@ -177,10 +192,14 @@ internal sealed class SherpaOnnxStreamHandle() : SafeHandle(IntPtr.Zero, ownsHan
         return true;
     }
 
-    public static SherpaOnnxStreamHandle Create(SherpaOnnxRecognizerHandle recognizer)
+    public static SherpaOnnxStreamHandle Create(SherpaOnnxRecognizerHandle recognizer) =>
+        Own(SherpaOnnxNative.SherpaOnnxCreateOnlineStream(recognizer));
+
+    /// <summary>Takes ownership of an OnlineStream* from another constructor (e.g. the keyword spotter's).</summary>
+    public static SherpaOnnxStreamHandle Own(IntPtr stream)
     {
         var h = new SherpaOnnxStreamHandle();
-        h.SetHandle(SherpaOnnxNative.SherpaOnnxCreateOnlineStream(recognizer));
+        h.SetHandle(stream);
         return h;
     }
 }

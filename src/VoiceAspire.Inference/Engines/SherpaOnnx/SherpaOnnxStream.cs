@@ -47,20 +47,14 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
         if (_finished) return;
         _finished = true;
-        var padding = (int)(_engine.Options.TailPaddingSeconds * IRecognitionStream.SampleRate);
-        if (padding > 0) Feed(new float[padding]);
-        SherpaOnnxNative.SherpaOnnxOnlineStreamInputFinished(_stream);
+        SherpaOnnxNative.FinishInput(_stream, _engine.Options.TailPaddingSeconds);
         DecodeReady(events);
         EmitFinal(events);
     }
 
     public void Dispose() => _stream.Dispose();
 
-    private unsafe void Feed(ReadOnlySpan<float> samples)
-    {
-        fixed (float* p = samples)
-            SherpaOnnxNative.SherpaOnnxOnlineStreamAcceptWaveform(_stream, IRecognitionStream.SampleRate, p, samples.Length);
-    }
+    private void Feed(ReadOnlySpan<float> samples) => SherpaOnnxNative.AcceptWaveform(_stream, samples);
 
     private void DecodeReady(ICollection<RecognitionEvent> events)
     {
