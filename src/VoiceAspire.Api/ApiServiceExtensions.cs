@@ -8,6 +8,7 @@ using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Protocols.Voice;
 using VoiceAspire.Api.Protocols.Wake;
 using VoiceAspire.Api.Sessions;
+using VoiceAspire.Api.Sessions.Redis;
 using VoiceAspire.ServiceDefaults.Validation;
 
 namespace VoiceAspire.Api;
@@ -22,7 +23,7 @@ public static class ApiServiceExtensions
 
         services.AddSingleton<ApiTelemetry>();
         services.AddSingleton<InferenceConnector>();
-        services.AddSingleton<ITranscriptStore, InMemoryTranscriptStore>();
+        builder.AddTranscriptStore();
         services.AddSingleton<Seed001ClientRegistry>();
         services.AddSingleton<IValidator<Seed001ClientMessage>, Seed001ClientMessageValidator>();
         services.AddSingleton<IValidator<ListenRequest>, ListenRequestValidator>();

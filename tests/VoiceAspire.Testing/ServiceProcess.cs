@@ -6,16 +6,12 @@ namespace VoiceAspire.Testing;
 /// <summary>
 /// Runs one of our services as a real child process (`dotnet &lt;project&gt;.dll`) on a port Kestrel
 /// picks, reads the bound address from its log, waits for /health, and kills the whole process tree
-/// on dispose. Its console output is kept (bounded) for failure messages.
+/// on dispose (a <see cref="ChildProcess"/>, whose console output is kept, bounded, for failure messages).
 /// </summary>
 public sealed partial class ServiceProcess : IAsyncDisposable
 {
-    private const int MaxLogLines = 2000;
-    private readonly Process _process;
-    private readonly Queue<string> _log = new();
+    private ChildProcess _process = null!;
     private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private ServiceProcess(Process process) => _process = process;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -26,10 +22,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>Raised for every console line after it is kept (stderr: true); on the process's reader threads.</summary>
     public event Action<string, bool>? LineReceived;
 
-    public string Log
-    {
-        get { lock (_log) return string.Join('\n', _log); }
-    }
+    public string Log => _process.Log;
 
     /// <summary>The built output of src/{project} in the same configuration as the tests.</summary>
     public static string ProjectDll(string project)
@@ -59,22 +52,16 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         {
             ArgumentList = { dll, "--urls", $"http://127.0.0.1:{port}" },
             WorkingDirectory = Path.GetDirectoryName(dll)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>()) info.Environment[key] = value;
 
-        var service = new ServiceProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
-        service._process.OutputDataReceived += (_, e) => service.OnLine(e.Data, false);
-        service._process.ErrorDataReceived += (_, e) => service.OnLine(e.Data, true);
-        service._process.Exited += (_, _) => service._listening.TrySetException(new InvalidOperationException($"{project} exited early:\n{service.Log}"));
-        service._process.Start();
-        service._process.BeginOutputReadLine();
-        service._process.BeginErrorReadLine();
+        var service = new ServiceProcess();
+        service._process = ChildProcess.Start(info, service.OnLine);
+        _ = service._process.Exited.ContinueWith(
+            _ => service._listening.TrySetException(new InvalidOperationException($"{project} exited early:\n{service.Log}")), TaskScheduler.Default);
 
         var limit = timeout ?? TimeSpan.FromSeconds(60);
         try
@@ -111,14 +98,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         }
     }
 
-    private void OnLine(string? line, bool isError)
+    private void OnLine(string line, bool isError)
     {
-        if (line is null) return;
-        lock (_log)
-        {
-            _log.Enqueue(line);
-            while (_log.Count > MaxLogLines) _log.Dequeue();
-        }
         LineReceived?.Invoke(line, isError);
         var match = ListeningRegex().Match(line);
         if (match.Success) _listening.TrySetResult(new Uri(match.Groups[1].Value));
@@ -128,23 +109,9 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private static partial Regex ListeningRegex();
 
     /// <summary>SIGKILL, as a crash would.</summary>
-    public void Kill() => _process.Kill(entireProcessTree: true);
+    public void Kill() => _process.Kill();
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     private static string FindRepoRoot()
     {

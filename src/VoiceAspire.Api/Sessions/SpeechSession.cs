@@ -41,12 +41,16 @@ public sealed class SpeechSession : IAsyncDisposable
     private bool _stopped;
     private readonly SessionStats _stats = new();
     private readonly Activity? _activity;
+    private readonly SessionRecord _record;
+    // The finals this process saw: the transcript when the store (Redis) cannot be reached.
+    private readonly List<string> _localFinals = [];
 
     private SpeechSession(SpeechSessionRequest request, InferenceConnection inference, AudioNormalizer normalizer, ITranscriptStore store,
-        ApiTelemetry telemetry, ILogger logger, int eventCapacity, Activity? activity)
+        ApiTelemetry telemetry, ILogger logger, int eventCapacity, Activity? activity, SessionRecord record)
     {
         Request = request;
         _activity = activity;
+        _record = record;
         _inference = inference;
         _normalizer = normalizer;
         _store = store;
@@ -106,7 +110,10 @@ public sealed class SpeechSession : IAsyncDisposable
         activity?.SetTag("voiceaspire.engine", connection.Engine);
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
-        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity);
+        var now = DateTimeOffset.UtcNow;
+        var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active, now, now);
+        await TryStoreAsync(() => store.SaveSessionAsync(record, cancellationToken), logger);
+        return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity, record);
     }
 
     /// <summary>
@@ -154,7 +161,33 @@ public sealed class SpeechSession : IAsyncDisposable
             throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service did not finish the session.", e.Message, e);
         }
         await _pump.WaitAsync(timeout, cancellationToken);
+        await TryStoreAsync(() => _store.SaveSessionAsync(_record with { Status = SessionRecordStatus.Stopped, UpdatedAt = DateTimeOffset.UtcNow }, cancellationToken), _logger);
         return await TranscriptAsync(cancellationToken);
+    }
+
+    // The session record's config: how the client set the session up (never audio, never text).
+    private static string ConfigJson(SpeechSessionRequest request) => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["dialect"] = request.Dialect,
+        ["engine"] = request.Engine,
+        ["encoding"] = request.Format.Encoding?.ToString(),
+        ["sample_rate"] = request.Format.SampleRate,
+        ["channels"] = request.Format.Channels,
+    });
+
+    /// <summary>A store that cannot be reached must not end a live session: log it and go on.</summary>
+    private static async Task<bool> TryStoreAsync(Func<ValueTask> write, ILogger logger)
+    {
+        try
+        {
+            await write();
+            return true;
+        }
+        catch (TranscriptStoreUnavailableException e)
+        {
+            logger.LogWarning("Session store unavailable, the session goes on without it: {Reason}", e.Message);
+            return false;
+        }
     }
 
     /// <summary>
@@ -175,8 +208,20 @@ public sealed class SpeechSession : IAsyncDisposable
     }
 
     /// <summary>The finals so far, joined.</summary>
-    public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default) =>
-        string.Join(" ", (await _store.GetAsync(SessionId, cancellationToken)).Select(s => s.Text).Where(t => t.Length > 0));
+    public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default)
+    {
+        IEnumerable<string> finals;
+        try
+        {
+            finals = (await _store.GetAsync(SessionId, cancellationToken)).Select(s => s.Text);
+        }
+        catch (TranscriptStoreUnavailableException e)
+        {
+            _logger.LogWarning("Session store unavailable, the transcript comes from this process: {Reason}", e.Message);
+            lock (_localFinals) finals = [.. _localFinals];
+        }
+        return string.Join(" ", finals.Where(t => t.Length > 0));
+    }
 
     private async ValueTask SendSamplesAsync(CancellationToken cancellationToken)
     {
@@ -220,7 +265,9 @@ public sealed class SpeechSession : IAsyncDisposable
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("final"));
                         _telemetry.FinalLatency.Record(finalLatency);
                         _stats.AddFinal(finalLatency);
-                        await _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence));
+                        lock (_localFinals)
+                            if (_localFinals.Count < InMemoryTranscriptStore.MaxSegmentsPerSession) _localFinals.Add(m.Text ?? "");
+                        await TryStoreAsync(() => _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence)), _logger);
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Keyword:
@@ -280,7 +327,7 @@ public sealed class SpeechSession : IAsyncDisposable
         try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); }
         catch (TimeoutException) { _logger.LogWarning("Session pump did not stop in time"); }
         _events.Writer.TryComplete();
-        await _store.DeleteAsync(SessionId);
+        await TryStoreAsync(() => _store.DeleteAsync(SessionId), _logger);
         _telemetry.SessionEnded(Request.Dialect, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
         var stats = Stats;
         _logger.LogInformation(

@@ -6,15 +6,24 @@ namespace VoiceAspire.Api.Sessions;
 public sealed record TranscriptSegment(string Text, double Start, double End, float? Confidence);
 
 /// <summary>
-/// Where a session's final segments live. In memory for a single process; Redis (its own issue)
-/// implements the same interface so a session can outlive the process that started it.
+/// Where a session's record and final segments live. In memory for a single process; in Redis
+/// (<see cref="Redis.RedisTranscriptStore"/>, when ConnectionStrings:cache is set) so a session can outlive the
+/// process that started it. Audio is never stored. A store that cannot be reached throws
+/// <see cref="TranscriptStoreUnavailableException"/>.
 /// </summary>
 public interface ITranscriptStore
 {
+    /// <summary>Creates or replaces the session's record.</summary>
+    ValueTask SaveSessionAsync(SessionRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>The session's record; null when there is none (never saved, deleted or expired).</summary>
+    ValueTask<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
     ValueTask AppendAsync(string sessionId, TranscriptSegment segment, CancellationToken cancellationToken = default);
 
     ValueTask<IReadOnlyList<TranscriptSegment>> GetAsync(string sessionId, CancellationToken cancellationToken = default);
 
+    /// <summary>Removes the record and the transcript.</summary>
     ValueTask DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
 }
 
@@ -24,6 +33,16 @@ public sealed class InMemoryTranscriptStore : ITranscriptStore
     public const int MaxSegmentsPerSession = 10_000;
 
     private readonly ConcurrentDictionary<string, List<TranscriptSegment>> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SessionRecord> _records = new(StringComparer.Ordinal);
+
+    public ValueTask SaveSessionAsync(SessionRecord record, CancellationToken cancellationToken = default)
+    {
+        _records[record.SessionId] = record;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_records.GetValueOrDefault(sessionId));
 
     public ValueTask AppendAsync(string sessionId, TranscriptSegment segment, CancellationToken cancellationToken = default)
     {
@@ -46,9 +65,10 @@ public sealed class InMemoryTranscriptStore : ITranscriptStore
     public ValueTask DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         _sessions.TryRemove(sessionId, out _);
+        _records.TryRemove(sessionId, out _);
         return ValueTask.CompletedTask;
     }
 
     /// <summary>Sessions held now (tests check cleanup).</summary>
-    public int Count => _sessions.Count;
+    public int Count => _sessions.Keys.Union(_records.Keys).Count();
 }

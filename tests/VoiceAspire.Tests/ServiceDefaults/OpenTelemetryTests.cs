@@ -190,7 +190,7 @@ public sealed class OpenTelemetryTests
     }
 
     /// <summary>A tiny OTLP/HTTP receiver: records path, content type and body of every POST.</summary>
-    private sealed class OtlpReceiver : IAsyncDisposable
+    internal sealed class OtlpReceiver : IAsyncDisposable
     {
         private readonly RunningApp _app;
         private readonly ConcurrentQueue<Received> _requests;

@@ -1,0 +1,43 @@
+using FluentValidation;
+
+namespace VoiceAspire.Api.Sessions.Redis;
+
+/// <summary>Configuration section "Sessions": how sessions are kept in Redis.</summary>
+public sealed class SessionStoreOptions
+{
+    public const string Section = "Sessions";
+
+    /// <summary>
+    /// AES-256-GCM key for transcripts at rest: base64 of exactly 32 random bytes (e.g. <c>openssl rand -base64 32</c>).
+    /// Empty: transcripts are stored in plaintext, and the Api says so at startup.
+    /// </summary>
+    public string? EncryptionKey { get; set; }
+
+    /// <summary>Lifetime of a session's keys after its last write (every write renews it).</summary>
+    public int TtlSeconds { get; set; } = 3600;
+
+    /// <summary>Most transcript segments kept per session; more get BUFFER_OVERFLOW.</summary>
+    public int MaxSegmentsPerSession { get; set; } = InMemoryTranscriptStore.MaxSegmentsPerSession;
+
+    /// <summary>The decoded key; null when none is configured.</summary>
+    public byte[]? KeyBytes() => string.IsNullOrWhiteSpace(EncryptionKey) ? null : Convert.FromBase64String(EncryptionKey.Trim());
+}
+
+public sealed class SessionStoreOptionsValidator : AbstractValidator<SessionStoreOptions>
+{
+    public SessionStoreOptionsValidator()
+    {
+        RuleFor(o => o.EncryptionKey)
+            .Must(BeA256BitKey)
+            .When(o => !string.IsNullOrWhiteSpace(o.EncryptionKey))
+            .WithMessage("must be base64 of exactly 32 bytes (AES-256), e.g. the output of `openssl rand -base64 32`.");
+        RuleFor(o => o.TtlSeconds).InclusiveBetween(10, 30 * 24 * 3600);
+        RuleFor(o => o.MaxSegmentsPerSession).InclusiveBetween(1, 1_000_000);
+    }
+
+    private static bool BeA256BitKey(string? key)
+    {
+        var buffer = new byte[48];
+        return Convert.TryFromBase64String(key!.Trim(), buffer, out var written) && written == 32;
+    }
+}
