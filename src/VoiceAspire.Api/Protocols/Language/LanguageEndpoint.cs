@@ -127,12 +127,8 @@ internal sealed class LanguageEndpoint(
         try
         {
             await endpoint.WithConnection(connection).RunAsync(socket, sessionId, endpoint._validator.Validate(request), () =>
-            {
-                var audio = request.Audio;
-                AudioEncodingNames.TryParse(audio.Encoding, out var encoding);
-                return new SpeechSessionRequest(sessionId, LanguageProtocol.Dialect, audio.Engine ?? endpoint.Options.LanguageDefaultEngine,
-                    new DeclaredAudioFormat(audio.Encoding is null ? null : encoding, audio.SampleRate, audio.Channels));
-            }, context.RequestAborted);
+                new SpeechSessionRequest(sessionId, LanguageProtocol.Dialect, request.Audio.Engine ?? endpoint.Options.LanguageDefaultEngine, request.Audio.Format()),
+                context.RequestAborted);
         }
         finally
         {
