@@ -182,7 +182,7 @@ public static class LatencyBenchmark
         return (Enumerable.Repeat(one, passes).SelectMany(a => a).ToArray(), $"jfk.wav + 1 s silence ×{passes}");
     }
 
-    private static string FindShared(string name)
+    internal static string FindShared(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

@@ -5,6 +5,7 @@ using VoiceAspire.Bench;
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- wake [--engines id,...] [--repeat 3] [--streams 1,2,4]
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]
 //   dotnet run -c Release --project bench/VoiceAspire.Bench -- redis [--inflight 1,16] [--seconds 2] [--size 100]
+//   dotnet run -c Release --project bench/VoiceAspire.Bench -- language [--engine local-lid] [--verbose]
 var command = args.FirstOrDefault() ?? "engines";
 var options = BenchArgs.Parse(args.Skip(1).ToArray());
 return command switch
@@ -13,6 +14,7 @@ return command switch
     "latency" => await LatencyBenchmark.RunAsync(options),
     "transcribe" => await TranscribeCommand.RunAsync(options),
     "wake" => await WakeBenchmark.RunAsync(options),
+    "language" => await LanguageBenchmark.RunAsync(options),
     "redis" => await RedisBenchmark.RunAsync(options),
     _ => Usage(),
 };
@@ -23,6 +25,7 @@ static int Usage()
     Console.Error.WriteLine("       VoiceAspire.Bench latency [--streams 1,10,50] [--engine sherpa-onnx|pocketsphinx] [--passes 2]");
     Console.Error.WriteLine("       VoiceAspire.Bench wake [--engines openwakeword,sherpa-kws:<model>] [--repeat 3] [--streams 1,2,4]");
     Console.Error.WriteLine("       VoiceAspire.Bench redis [--inflight 1,16] [--seconds 2] [--size 100]");
+    Console.Error.WriteLine("       VoiceAspire.Bench language [--engine local-lid] [--verbose]");
     Console.Error.WriteLine("       VoiceAspire.Bench transcribe --file audio.wav [--url ws://127.0.0.1:5000/listen?engine=pocketsphinx] [--realtime]");
     return 2;
 }

@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
+using VoiceAspire.Api.Protocols.Language;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Protocols.Voice;
@@ -32,6 +33,9 @@ public static class ApiServiceExtensions
         builder.AddVoiceSessions();
         services.AddSingleton<IValidator<WakeRequest>, WakeRequestValidator>();
         services.AddSingleton<WakeEndpoint>();
+        services.AddSingleton<IValidator<LanguageRequest>, LanguageRequestValidator>();
+        services.AddSingleton<LanguageMetrics>();
+        services.AddSingleton<LanguageEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -50,6 +54,8 @@ public static class ApiServiceExtensions
         VoiceRestEndpoints.Map(app);
         // Before /ws/{client_id}: a literal segment wins over the parameter in routing, but say so explicitly.
         app.Map("/ws/wake", (HttpContext context, WakeEndpoint endpoint) => WakeEndpoint.HandleAsync(context, endpoint));
+        app.Map("/ws/language", (HttpContext context, LanguageEndpoint endpoint) => LanguageEndpoint.HandleAsync(context, endpoint));
+        app.MapGet("/ws/language/metrics", (LanguageMetrics metrics) => Results.Json(metrics.Snapshot(), LanguageProtocol.Json));
         ModelEndpoints.Map(app);
         return app;
     }

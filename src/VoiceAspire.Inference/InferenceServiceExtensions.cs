@@ -2,6 +2,7 @@ using FluentValidation;
 using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
 using VoiceAspire.Inference.Engines.SherpaKws;
@@ -23,12 +24,14 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<SileroVadOptions, SileroVadOptionsValidator>(builder.Configuration, SileroVadOptions.SectionName);
         services.AddValidatedOptions<OpenWakeWordOptions, OpenWakeWordOptionsValidator>(builder.Configuration, OpenWakeWordOptions.Section);
         services.AddValidatedOptions<SherpaKwsOptions, SherpaKwsOptionsValidator>(builder.Configuration, SherpaKwsOptions.Section);
+        services.AddValidatedOptions<LanguageIdOptions, LanguageIdOptionsValidator>(builder.Configuration, LanguageIdOptions.Section);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
         services.AddPocketSphinxEngine(builder.Configuration);
         services.AddSingleton<IEngineProvider, SileroVadEngineProvider>();
         services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
+        services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();

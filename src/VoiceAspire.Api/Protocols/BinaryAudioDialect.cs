@@ -56,6 +56,9 @@ internal abstract class BinaryAudioDialect(
     /// <summary>The pipeline is up (the engine is loaded): a dialect may greet the client.</summary>
     protected virtual ValueTask OnStartedAsync(DialectSocket socket, SpeechSession session) => ValueTask.CompletedTask;
 
+    /// <summary>Checked after each audio frame: true ends the audio as if the client asked to finish.</summary>
+    protected virtual bool FinishAfterAudio(SpeechSession session) => false;
+
     /// <summary>After a requested finish, when the pipeline has delivered every event: the dialect's last message.</summary>
     protected virtual ValueTask OnCompletedAsync(DialectSocket socket, SpeechSession session, string transcript) => ValueTask.CompletedTask;
 
@@ -170,6 +173,11 @@ internal abstract class BinaryAudioDialect(
                 try
                 {
                     await session.PushAudioAsync(socket.Payload(message), socket.Aborted);
+                    if (FinishAfterAudio(session))
+                    {
+                        finish = true;
+                        break;
+                    }
                 }
                 catch (SessionException e) when (e.Code == SessionErrorCodes.InvalidAudioFormat)
                 {

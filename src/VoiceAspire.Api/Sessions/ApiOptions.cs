@@ -16,6 +16,9 @@ public sealed class ApiOptions
     /// <summary>Engine for /ws/wake sessions that name none (a keyword engine from Inference's catalog).</summary>
     public string WakeDefaultEngine { get; set; } = "openwakeword";
 
+    /// <summary>Engine for /ws/language connections that name none (a language-id engine from Inference's catalog).</summary>
+    public string LanguageDefaultEngine { get; set; } = "local-lid";
+
     /// <summary>A session that receives no audio for this long gets CONNECTION_TIMEOUT (seed 001: 30 s).</summary>
     public double AudioTimeoutSeconds { get; set; } = 30;
 
@@ -42,6 +45,7 @@ public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
         RuleFor(o => o.InferenceService).NotEmpty().Matches("^[a-z0-9-]+$");
         RuleFor(o => o.DefaultEngine).MaximumLength(200);
         RuleFor(o => o.WakeDefaultEngine).NotEmpty().MaximumLength(200).Matches("^[A-Za-z0-9_.:*-]+$");
+        RuleFor(o => o.LanguageDefaultEngine).NotEmpty().MaximumLength(200).Matches("^[A-Za-z0-9_.:*-]+$");
         RuleFor(o => o.AudioTimeoutSeconds).InclusiveBetween(1, 3600);
         RuleFor(o => o.MaxMessageBytes).InclusiveBetween(1024, 64 * 1024 * 1024);
         RuleFor(o => o.InferenceConnectAttempts).InclusiveBetween(1, 20);

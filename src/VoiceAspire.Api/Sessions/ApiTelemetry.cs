@@ -29,6 +29,8 @@ public sealed class ApiTelemetry : IDisposable
         PartialLatency = _meter.CreateHistogram<double>("voiceaspire.api.latency.partial", "s", "Audio sent to Inference → first partial covering it.");
         FinalLatency = _meter.CreateHistogram<double>("voiceaspire.api.latency.final", "s", "End of an utterance's audio sent → its final.");
         Detections = _meter.CreateCounter<long>("voiceaspire.api.wake.detections", "{detection}", "Wake-word detections, by keyword.");
+        LanguageProcessing = _meter.CreateHistogram<double>("voiceaspire.api.language.processing.duration", "s",
+            "Language identification: buffer complete → answer, by language.");
     }
 
     public Counter<long> BytesIn { get; }
@@ -37,6 +39,7 @@ public sealed class ApiTelemetry : IDisposable
     public Histogram<double> PartialLatency { get; }
     public Histogram<double> FinalLatency { get; }
     public Counter<long> Detections { get; }
+    public Histogram<double> LanguageProcessing { get; }
 
     public KeyValuePair<string, object?> DialectTag(string dialect) => new("dialect", dialect);
 

@@ -10,6 +10,9 @@ public abstract record SessionEvent;
 public sealed record TranscriptEvent(string Text, bool IsFinal, double Start, double End, float? Confidence, DateTimeOffset At) : SessionEvent;
 
 /// <summary>A keyword (wake word) was heard between Start and End (seconds of session audio). Score: 0–1, when the engine has one.</summary>
+/// <summary>The spoken language identified (ISO 639-1 code) by a language-id engine.</summary>
+public sealed record LanguageEvent(string Language, float? Confidence, string Engine) : SessionEvent;
+
 public sealed record KeywordEvent(string Keyword, float? Score, double Start, double End, string Engine) : SessionEvent;
 
 /// <summary>The engine's state was reset (after the audio sent before the reset); Time: seconds of session audio.</summary>

@@ -274,6 +274,9 @@ public sealed class SpeechSession : IAsyncDisposable
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
                         await _events.Writer.WriteAsync(new KeywordEvent(m.Keyword ?? "", m.Score, m.Start ?? 0, m.End ?? 0, m.Engine ?? Engine));
                         break;
+                    case InferenceTypes.Language:
+                        await _events.Writer.WriteAsync(new LanguageEvent(m.Language ?? "", m.Confidence, m.Engine ?? Engine));
+                        break;
                     case InferenceTypes.Reset:
                         await _events.Writer.WriteAsync(new ResetEvent(m.End ?? 0));
                         break;

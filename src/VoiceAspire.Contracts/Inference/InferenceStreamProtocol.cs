@@ -33,6 +33,7 @@ public static class InferenceStreamProtocol
         public const string SpeechStarted = "speech_started";
         public const string SpeechEnded = "speech_ended";
         public const string Keyword = "keyword";
+        public const string Language = "language";
         public const string Error = "error";
         public const string Finished = "finished";
         // client -> server
@@ -84,6 +85,8 @@ public sealed record InferenceMessage
     public string? Keyword { get; init; }
     /// <summary>On "keyword": the detector's score (0–1) when the engine has one.</summary>
     public float? Score { get; init; }
+    /// <summary>On "language": the ISO 639-1 code identified (confidence in <see cref="Confidence"/>).</summary>
+    public string? Language { get; init; }
     public string? Code { get; init; }
     public string? Message { get; init; }
     public string? Hint { get; init; }

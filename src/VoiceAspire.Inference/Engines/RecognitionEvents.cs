@@ -15,6 +15,8 @@ public enum RecognitionEventKind
     SpeechEnded,
     /// <summary>A wake word / keyword was detected (keyword engines): Text is the keyword, Confidence its score when the engine has one.</summary>
     Keyword,
+    /// <summary>The spoken language was identified (language-id engines): Text is its ISO 639-1 code, Confidence its score when the engine has one.</summary>
+    Language,
 }
 
 /// <summary>

@@ -335,6 +335,7 @@ internal sealed class StreamSession
                 RecognitionEventKind.Endpoint => Types.Endpoint,
                 RecognitionEventKind.SpeechStarted => Types.SpeechStarted,
                 RecognitionEventKind.Keyword => Types.Keyword,
+                RecognitionEventKind.Language => Types.Language,
                 _ => Types.SpeechEnded,
             };
             _telemetry.Events.Add(1, new KeyValuePair<string, object?>("type", type));
@@ -347,7 +348,8 @@ internal sealed class StreamSession
                 Confidence = e.Kind == RecognitionEventKind.Keyword ? null : e.Confidence,
                 Keyword = e.Kind == RecognitionEventKind.Keyword ? e.Text : null,
                 Score = e.Kind == RecognitionEventKind.Keyword ? e.Confidence : null,
-                Engine = e.Kind == RecognitionEventKind.Keyword ? _engineId : null,
+                Language = e.Kind == RecognitionEventKind.Language ? e.Text : null,
+                Engine = e.Kind is RecognitionEventKind.Keyword or RecognitionEventKind.Language ? _engineId : null,
             }, _abort.Token);
         }
         events.Clear();

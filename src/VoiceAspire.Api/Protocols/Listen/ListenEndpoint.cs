@@ -18,6 +18,10 @@ public sealed record ListenRequest(string? Engine, string? Encoding, int? Sample
         int.TryParse(q["channels"], NumberStyles.None, CultureInfo.InvariantCulture, out var ch) ? ch : q.ContainsKey("channels") ? -1 : null);
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrWhiteSpace(s) ? null : s;
+
+    /// <summary>The audio format the query declares (what it leaves out is read from a WAV header or detected).</summary>
+    public DeclaredAudioFormat Format() =>
+        new(AudioEncodingNames.TryParse(Encoding, out var encoding) ? encoding : null, SampleRate, Channels);
 }
 
 public sealed class ListenRequestValidator : AbstractValidator<ListenRequest>
@@ -90,11 +94,8 @@ internal sealed class ListenEndpoint(
         var request = ListenRequest.FromQuery(context.Request.Query);
         var sessionId = Guid.NewGuid().ToString(); // UUID v4
         await endpoint.RunAsync(socket, sessionId, endpoint._validator.Validate(request), () =>
-        {
-            AudioEncodingNames.TryParse(request.Encoding, out var encoding);
-            return new SpeechSessionRequest(sessionId, ListenProtocol.Dialect, request.Engine ?? NullIfEmpty(endpoint.Options.DefaultEngine),
-                new DeclaredAudioFormat(request.Encoding is null ? null : encoding, request.SampleRate, request.Channels));
-        }, context.RequestAborted);
+            new SpeechSessionRequest(sessionId, ListenProtocol.Dialect, request.Engine ?? NullIfEmpty(endpoint.Options.DefaultEngine), request.Format()),
+            context.RequestAborted);
     }
 
     protected override object ErrorMessage(string code, string message) => new ListenError(message, code);

@@ -116,11 +116,9 @@ internal sealed class WakeEndpoint(
         var request = WakeRequest.FromQuery(context.Request.Query);
         var sessionId = Guid.NewGuid().ToString();
         await endpoint.RunAsync(socket, sessionId, endpoint._validator.Validate(request), () =>
-        {
-            AudioEncodingNames.TryParse(request.Encoding, out var encoding);
-            return new SpeechSessionRequest(sessionId, WakeProtocol.Dialect, request.Engine ?? endpoint.Options.WakeDefaultEngine,
-                new DeclaredAudioFormat(request.Encoding is null ? null : encoding, request.SampleRate, request.Channels), request.EngineOptions());
-        }, context.RequestAborted);
+            new SpeechSessionRequest(sessionId, WakeProtocol.Dialect, request.Engine ?? endpoint.Options.WakeDefaultEngine,
+                new ListenRequest(request.Engine, request.Encoding, request.SampleRate, request.Channels).Format(), request.EngineOptions()),
+            context.RequestAborted);
     }
 
     protected override object ErrorMessage(string code, string message) => new WakeError(code, message);
