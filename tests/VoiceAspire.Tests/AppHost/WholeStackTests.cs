@@ -47,10 +47,13 @@ public class WholeStackTests(WholeStackFixture fixture, ITestOutputHelper output
     {
         var cache = Stack.Resource("cache");
         var inference = new[] { Stack.Resource("inference-0"), Stack.Resource("inference-1") };
+        var transcriptKeys = new HashSet<string>();
         foreach (var replica in new[] { "api-0", "api-1" })
         {
             var api = Stack.Resource(replica);
             var env = ProcFs.Environment(api.ProcessId!.Value);
+            Assert.Equal(32, Convert.FromBase64String(env["Sessions__EncryptionKey"]).Length); // transcripts encrypted in Redis
+            transcriptKeys.Add(env["Sessions__EncryptionKey"]);
             Assert.Equal($"127.0.0.1:{cache.Endpoints[0].Port}", env["ConnectionStrings__cache"]);
             Assert.Equal(inference[0].Endpoints[0].ToString().TrimEnd('/'), env["services__inference__http__0"]);
             Assert.Equal(inference[1].Endpoints[0].ToString().TrimEnd('/'), env["services__inference__http__1"]);
@@ -63,11 +66,13 @@ public class WholeStackTests(WholeStackFixture fixture, ITestOutputHelper output
             // Replicas sit behind the proxy, never on the public port themselves.
             Assert.NotEqual(Stack.ApiBaseAddress.Port, api.Endpoints[0].Port);
         }
+        Assert.Single(transcriptKeys); // one key for every replica: any of them reads what another wrote
         var inferenceEnv = ProcFs.Environment(inference[1].ProcessId!.Value);
         Assert.Equal("inference", inferenceEnv["OTEL_SERVICE_NAME"]);
         Assert.Equal("service.instance.id=inference-1", inferenceEnv["OTEL_RESOURCE_ATTRIBUTES"]);
         Assert.False(inferenceEnv.ContainsKey("ConnectionStrings__cache")); // only what it references
         Assert.False(inferenceEnv.ContainsKey("services__inference__http__0"));
+        Assert.False(inferenceEnv.ContainsKey("Sessions__EncryptionKey"));
     }
 
     [Fact]

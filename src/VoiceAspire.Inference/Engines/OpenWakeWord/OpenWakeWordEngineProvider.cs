@@ -42,30 +42,14 @@ public sealed class OpenWakeWordEngineProvider(IOptions<OpenWakeWordOptions> opt
                 throw new EngineException(EngineErrorCodes.ModelUnavailable, $"Unknown engine id '{id}'.", InstallHint);
             heads = [id[(OpenWakeWordModel.EngineName.Length + 1)..]];
         }
-        try
-        {
-            return new OpenWakeWordModel(opts, heads, id);
-        }
-        catch (OnnxRuntimeException e) when (e.ErrorCode is OrtErrorCode.RuntimeUnavailable or OrtErrorCode.NoSuchFile)
-        {
-            throw new EngineException(EngineErrorCodes.ModelUnavailable, e.Message, InstallHint, e);
-        }
-        catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException)
-        {
-            throw new EngineException(EngineErrorCodes.ModelInvalid, $"openWakeWord model cannot be used: {e.Message}", InstallHint, e);
-        }
+        return OnnxEngineLoading.Create(() => new OpenWakeWordModel(opts, heads, id), "openWakeWord", InstallHint);
     }
 
     private EngineException? FindProblem(out OpenWakeWordOptions opts)
     {
         opts = options.Value;
-        var validation = Validator.Validate(opts);
-        if (!validation.IsValid)
-            return new EngineException(EngineErrorCodes.ModelInvalid,
-                "Invalid openWakeWord options: " + string.Join(" ", validation.Errors.Select(e => e.ErrorMessage)),
-                $"Fix the '{OpenWakeWordOptions.Section}' configuration section.");
-        if (!OrtApi.TryLoad(out var error))
-            return new EngineException(EngineErrorCodes.ModelUnavailable, error ?? "ONNX Runtime is not available.", InstallHint);
+        if (OnnxEngineLoading.OptionsOrRuntimeProblem(Validator.Validate(opts), "openWakeWord", OpenWakeWordOptions.Section, InstallHint) is { } problem)
+            return problem;
         var dir = opts.ResolvedModelDirectory;
         foreach (var file in new[] { OpenWakeWordOptions.MelModelFile, OpenWakeWordOptions.EmbeddingModelFile })
             if (!File.Exists(Path.Combine(dir, file)))

@@ -37,31 +37,15 @@ public sealed class SileroVadEngineProvider(IOptions<SileroVadOptions> options) 
             throw new EngineException(EngineErrorCodes.ModelUnavailable, $"Unknown engine id '{id}'; this provider offers '{SileroVad.EngineId}'.");
         if (FindProblem(out var opts) is { } problem)
             throw problem;
-        try
-        {
-            return new SileroVad(opts);
-        }
-        catch (OnnxRuntimeException e) when (e.ErrorCode is OrtErrorCode.RuntimeUnavailable or OrtErrorCode.NoSuchFile)
-        {
-            throw new EngineException(EngineErrorCodes.ModelUnavailable, e.Message, InstallHint, e);
-        }
-        catch (Exception e) when (e is OnnxRuntimeException or InvalidDataException)
-        {
-            throw new EngineException(EngineErrorCodes.ModelInvalid, $"Silero VAD model cannot be used: {e.Message}", InstallHint, e);
-        }
+        return OnnxEngineLoading.Create(() => new SileroVad(opts), "Silero VAD", InstallHint);
     }
 
     /// <summary>Why the engine cannot load here (bad options, no runtime, no model), or null.</summary>
     private EngineException? FindProblem(out SileroVadOptions opts)
     {
         opts = options.Value;
-        var validation = Validator.Validate(opts);
-        if (!validation.IsValid)
-            return new EngineException(EngineErrorCodes.ModelInvalid,
-                "Invalid Silero VAD options: " + string.Join(" ", validation.Errors.Select(e => e.ErrorMessage)),
-                $"Fix the '{SileroVadOptions.SectionName}' configuration section.");
-        if (!OrtApi.TryLoad(out var error))
-            return new EngineException(EngineErrorCodes.ModelUnavailable, error ?? "ONNX Runtime is not available.", InstallHint);
+        if (OnnxEngineLoading.OptionsOrRuntimeProblem(Validator.Validate(opts), "Silero VAD", SileroVadOptions.SectionName, InstallHint) is { } problem)
+            return problem;
         var path = opts.ResolvedModelPath;
         if (!File.Exists(path))
             return new EngineException(EngineErrorCodes.ModelUnavailable, $"Silero VAD model not found at '{path}'.", InstallHint);
