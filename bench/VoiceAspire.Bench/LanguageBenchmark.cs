@@ -12,7 +12,7 @@ namespace VoiceAspire.Bench;
 /// <summary>
 /// Accuracy of the language-id engines (catalog kind "lid") on English and Mandarin: the real English clips of
 /// ../shared/audio/en, English sentences spoken by espeak-ng, and Mandarin sentences (Chinese characters) spoken by
-/// espeak-ng's cmn voices — each cut to the seed-003 minimum (20,000 bytes = 0.625 s of 16 kHz int16), to 3 s, and
+/// espeak-ng's cmn-latn-pinyin voices (its plain cmn voice reads tone numbers as English) — each cut to the seed-003 minimum (20,000 bytes = 0.625 s of 16 kHz int16), to 3 s, and
 /// whole. No real Mandarin recording is available here: that is the method's biggest unknown.
 /// </summary>
 public static class LanguageBenchmark
@@ -55,7 +55,7 @@ public static class LanguageBenchmark
         foreach (var voice in new[] { "en-us", "en-gb+f2", "en-us+m3" })
             for (var i = 0; i < EnglishSentences.Length; i++)
                 sets.Add(("espeak-ng English", "en", $"{voice}#{i}", SpokenAudio.Samples(EnglishSentences[i], voice, padSeconds: 0.1)));
-        foreach (var voice in new[] { "cmn", "cmn+f2", "cmn+m3" })
+        foreach (var voice in new[] { "cmn-latn-pinyin", "cmn-latn-pinyin+f2", "cmn-latn-pinyin+m3" })
             for (var i = 0; i < MandarinSentences.Length; i++)
                 sets.Add(("espeak-ng Mandarin", "zh", $"{voice}#{i}", SpokenAudio.Samples(MandarinSentences[i], voice, padSeconds: 0.1)));
 

@@ -42,7 +42,7 @@ public class LanguageFlowTests(ApiFixture api)
             await client.WaitClosedAsync(TimeSpan.FromSeconds(15)); // one answer, then the server closes
         }
 
-        var mandarin = Pcm.FromFloat(SpokenAudio.Samples("我想订一张明天去北京的机票。", "cmn", padSeconds: 0.1), PcmEncoding.Int16);
+        var mandarin = Pcm.FromFloat(SpokenAudio.Samples("我想订一张明天去北京的机票。", "cmn-latn-pinyin", padSeconds: 0.1), PcmEncoding.Int16);
         var (zh, zhClient) = await IdentifyAsync(api, "", mandarin); // the seed's default: answer after 20,000 bytes
         await using (zhClient)
         {

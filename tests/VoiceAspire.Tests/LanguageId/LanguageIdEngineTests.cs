@@ -35,29 +35,38 @@ public sealed class LanguageIdEngineTests : IDisposable
     }
 
     [Fact]
-    public async Task Local_engine_names_english_for_the_real_english_clips()
+    public async Task Local_engine_names_english_for_jfk_and_mandarin_for_a_mandarin_sentence_and_und_for_silence()
     {
         var engine = await _catalog.GetAsync(LocalLanguageIdEngine.EngineId);
-        foreach (var (file, _) in SharedData.Transcripts)
-        {
-            var whole = SharedData.ReadMono16k(file);
-            var audio = whole[..Math.Min(whole.Length, 3 * 16000)];
-            var result = Identify(engine, audio);
-            Assert.Equal(RecognitionEventKind.Language, result.Kind);
-            Assert.Equal("en", result.Text);
-            Assert.InRange(result.Confidence!.Value, 0.5f, 1f);
-            Assert.Equal(audio.Length / 16000.0, result.EndSeconds, 3);
-        }
+        var (jfk, _) = SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav"));
+        var english = Identify(engine, SharedData.ReadMono16k(jfk)[..(3 * 16000)]);
+        Assert.Equal(RecognitionEventKind.Language, english.Kind);
+        Assert.Equal("en", english.Text);
+        Assert.InRange(english.Confidence!.Value, 0.5f, 1f);
+        Assert.Equal(3.0, english.EndSeconds, 3);
+
+        // Accuracy over many clips is a benchmark (docs/language-id.md); these pin the method on two clear cases.
+        var mandarin = Identify(engine, SpokenAudio.Samples("今天天气很好,我们去公园散步吧。", "cmn-latn-pinyin", padSeconds: 0.1));
+        Assert.Equal("zh", mandarin.Text);
+        Assert.InRange(mandarin.Confidence!.Value, 0.5f, 1f);
+
+        var silence = Identify(engine, new float[2 * 16000]);
+        Assert.Equal(("und", 0f), (silence.Text, silence.Confidence!.Value));
     }
 
     [Fact]
-    public async Task Local_engine_answers_for_mandarin_and_silence_is_undetermined()
+    public async Task Weights_change_the_decision()
     {
-        var engine = await _catalog.GetAsync(LocalLanguageIdEngine.EngineId);
-        var mandarin = Identify(engine, SpokenAudio.Samples("今天天气很好,我们去公园散步吧。", "cmn", padSeconds: 0.1));
-        Assert.Contains(mandarin.Text, new[] { "en", "zh" }); // which one is the measured accuracy (docs/language-id.md), not a test
-        Assert.Equal("und", Identify(engine, new float[2 * 16000]).Text);
-        Assert.Equal(0f, Identify(engine, new float[2 * 16000]).Confidence);
+        var recognizers = new Dictionary<string, IRecognitionEngine>
+        {
+            ["en"] = await _catalog.GetAsync("pocketsphinx"),
+            ["zh"] = await _catalog.GetAsync("sherpa-onnx"),
+        };
+        var audio = SpokenAudio.Samples("今天天气很好,我们去公园散步吧。", "cmn-latn-pinyin", padSeconds: 0.1);
+        var unweighted = Identify(new LocalLanguageIdEngine(recognizers, new Dictionary<string, double>(), 30), audio);
+        var favourEnglish = Identify(new LocalLanguageIdEngine(recognizers, new Dictionary<string, double> { ["en"] = 100 }, 30), audio);
+        Assert.Equal("en", favourEnglish.Text);
+        Assert.True(favourEnglish.Confidence > unweighted.Confidence || unweighted.Text == "zh");
     }
 
     [Fact]
