@@ -12,9 +12,11 @@ namespace VoiceAspire.Api.Sessions;
 /// <summary>
 /// What a dialect asks of the pipeline when a session starts. <paramref name="EngineOptions"/>: per-stream engine
 /// settings passed to Inference's stream query (keyword engines: threshold, refractory, keywords).
+/// <paramref name="ResumeWindow"/>: when set, a session that ends without a stop stays in the store that long
+/// (resumable) instead of being deleted. <paramref name="Resume"/>: the stored session this one continues.
 /// </summary>
 public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format,
-    IReadOnlyDictionary<string, string>? EngineOptions = null);
+    IReadOnlyDictionary<string, string>? EngineOptions = null, TimeSpan? ResumeWindow = null, SessionRecord? Resume = null);
 
 /// <summary>
 /// The one session pipeline: client audio → <see cref="AudioNormalizer"/> → the session's Inference
@@ -42,6 +44,8 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly SessionStats _stats = new();
     private readonly Activity? _activity;
     private readonly SessionRecord _record;
+    // A resumed session's results continue after the audio its earlier part recognized.
+    private readonly double _offset;
     // The finals this process saw: the transcript when the store (Redis) cannot be reached.
     private readonly List<string> _localFinals = [];
 
@@ -51,6 +55,7 @@ public sealed class SpeechSession : IAsyncDisposable
         Request = request;
         _activity = activity;
         _record = record;
+        _offset = record.AudioSeconds;
         _inference = inference;
         _normalizer = normalizer;
         _store = store;
@@ -70,8 +75,11 @@ public sealed class SpeechSession : IAsyncDisposable
     /// <summary>Events for the dialect; completes when the session is over.</summary>
     public ChannelReader<SessionEvent> Events => _events.Reader;
 
-    /// <summary>Audio seconds accepted so far (at 16 kHz).</summary>
+    /// <summary>Audio seconds accepted so far (at 16 kHz), by this part of the session.</summary>
     public double AudioSeconds => _normalizer.SamplesOut / 16_000.0;
+
+    /// <summary>Where this part's timestamps start: the audio seconds of the session it resumes, else 0.</summary>
+    public double OffsetSeconds => _offset;
 
     /// <summary>This session's counters and latencies so far.</summary>
     public SessionStatsSnapshot Stats => _stats.Snapshot(AudioSeconds);
@@ -111,7 +119,8 @@ public sealed class SpeechSession : IAsyncDisposable
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
         var now = DateTimeOffset.UtcNow;
-        var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active, now, now);
+        var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active,
+            request.Resume?.CreatedAt ?? now, now, request.Resume?.AudioSeconds ?? 0);
         await TryStoreAsync(() => store.SaveSessionAsync(record, cancellationToken), logger);
         return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity, record);
     }
@@ -258,7 +267,7 @@ public sealed class SpeechSession : IAsyncDisposable
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("partial"));
                         _telemetry.PartialLatency.Record(partialLatency);
                         _stats.AddPartial(partialLatency);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, m.Start ?? 0, m.End ?? 0, null, DateTimeOffset.UtcNow));
+                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, _offset + (m.Start ?? 0), _offset + (m.End ?? 0), null, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Final:
                         var finalLatency = _clock.LatencySeconds(m.End ?? 0);
@@ -267,8 +276,9 @@ public sealed class SpeechSession : IAsyncDisposable
                         _stats.AddFinal(finalLatency);
                         lock (_localFinals)
                             if (_localFinals.Count < InMemoryTranscriptStore.MaxSegmentsPerSession) _localFinals.Add(m.Text ?? "");
-                        await TryStoreAsync(() => _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence)), _logger);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
+                        var segment = new TranscriptSegment(m.Text ?? "", _offset + (m.Start ?? 0), _offset + (m.End ?? 0), m.Confidence);
+                        await TryStoreAsync(() => _store.AppendAsync(SessionId, segment), _logger);
+                        await _events.Writer.WriteAsync(new TranscriptEvent(segment.Text, true, segment.Start, segment.End, m.Confidence, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Keyword:
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
@@ -327,7 +337,15 @@ public sealed class SpeechSession : IAsyncDisposable
         try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); }
         catch (TimeoutException) { _logger.LogWarning("Session pump did not stop in time"); }
         _events.Writer.TryComplete();
-        await TryStoreAsync(() => _store.DeleteAsync(SessionId), _logger);
+        if (Request.ResumeWindow is { } window && !_stopped)
+            await TryStoreAsync(() => _store.RetainAsync(_record with
+            {
+                Status = SessionRecordStatus.Resumable,
+                UpdatedAt = DateTimeOffset.UtcNow,
+                AudioSeconds = _offset + AudioSeconds,
+            }, window), _logger);
+        else
+            await TryStoreAsync(() => _store.DeleteAsync(SessionId), _logger);
         _telemetry.SessionEnded(Request.Dialect, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
         var stats = Stats;
         _logger.LogInformation(
