@@ -41,6 +41,7 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly Task _pump;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
+    private long _heartbeatAt = Stopwatch.GetTimestamp();
     private readonly SessionStats _stats = new();
     private readonly Activity? _activity;
     private readonly SessionRecord _record;
@@ -64,6 +65,12 @@ public sealed class SpeechSession : IAsyncDisposable
         _events = Channel.CreateBounded<SessionEvent>(new BoundedChannelOptions(eventCapacity) { SingleReader = true });
         _pump = Task.Run(PumpAsync);
     }
+
+    /// <summary>
+    /// A session receiving audio refreshes its record's updated_at at least this often, so an "active" record older than
+    /// the audio timeout plus this is known to be abandoned (its Api instance died).
+    /// </summary>
+    public const double HeartbeatSeconds = 5;
 
     public SpeechSessionRequest Request { get; }
 
@@ -147,6 +154,11 @@ public sealed class SpeechSession : IAsyncDisposable
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
         await SendSamplesAsync(cancellationToken);
+        if (Stopwatch.GetElapsedTime(_heartbeatAt).TotalSeconds >= HeartbeatSeconds)
+        {
+            _heartbeatAt = Stopwatch.GetTimestamp();
+            await TryStoreAsync(() => _store.SaveSessionAsync(_record with { UpdatedAt = DateTimeOffset.UtcNow }, cancellationToken), _logger);
+        }
     }
 
     /// <summary>

@@ -13,7 +13,8 @@ internal sealed record Seed001ResumePoint(SessionRecord Record, IReadOnlyList<Tr
 /// Seed 001 session resume. The session id is the client_id, so the store (in memory, or Redis shared by every Api
 /// instance) says whether that client has a session to continue: "resumable" → resume it; "active" → its connection is
 /// still live somewhere: wait up to the handoff time for it to let go, then refuse — unless the record has had no
-/// heartbeat (a final) for a whole resume window, which means the instance that held it died; anything else → start afresh.
+/// heartbeat for longer than a live session can go without one (the audio timeout plus two heartbeats), which means
+/// the instance that held it died; anything else → start afresh.
 /// </summary>
 internal static class Seed001Resume
 {
@@ -23,7 +24,7 @@ internal static class Seed001Resume
     public static async Task<Seed001ResumePoint?> FindAsync(ITranscriptStore store, string clientId, ApiOptions options, CancellationToken cancellationToken)
     {
         var handoffEnds = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(options.ResumeHandoffSeconds);
-        var window = TimeSpan.FromSeconds(options.ResumeWindowSeconds);
+        var abandoned = TimeSpan.FromSeconds(options.AudioTimeoutSeconds + 2 * SpeechSession.HeartbeatSeconds);
         while (true)
         {
             var record = await store.GetSessionAsync(clientId, cancellationToken);
@@ -32,7 +33,7 @@ internal static class Seed001Resume
                 case null:
                     return null;
                 case SessionRecordStatus.Resumable:
-                case SessionRecordStatus.Active when DateTimeOffset.UtcNow - record.UpdatedAt > window:
+                case SessionRecordStatus.Active when DateTimeOffset.UtcNow - record.UpdatedAt > abandoned:
                     return new Seed001ResumePoint(record, await store.GetAsync(clientId, cancellationToken));
                 case SessionRecordStatus.Active:
                     if (DateTimeOffset.UtcNow >= handoffEnds) throw new LiveElsewhereException();
