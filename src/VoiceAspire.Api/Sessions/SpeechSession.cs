@@ -41,6 +41,7 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly Task _pump;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
+    private volatile bool _disposing;
     private long _heartbeatAt = Stopwatch.GetTimestamp();
     private readonly SessionStats _stats = new();
     private readonly Activity? _activity;
@@ -334,7 +335,7 @@ public sealed class SpeechSession : IAsyncDisposable
 
     private async Task LostAsync(string detail)
     {
-        if (_finished.Task.IsCompleted) return;
+        if (_finished.Task.IsCompleted || _disposing) return; // disposing ends the stream on purpose
         _logger.LogWarning("Inference stream lost: {Detail}", detail);
         _telemetry.Error(SessionErrorCodes.ServiceUnavailable, Request.Dialect);
         _finished.TrySetException(new WebSocketException("The recognition service connection was lost."));
@@ -345,6 +346,7 @@ public sealed class SpeechSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         await _inference.DisposeAsync(); // ends the pump: its read fails or completes
         try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); }
         catch (TimeoutException) { _logger.LogWarning("Session pump did not stop in time"); }

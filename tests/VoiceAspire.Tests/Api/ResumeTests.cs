@@ -127,7 +127,7 @@ public sealed class ResumeTests(ResumeStackFixture stack, ITestOutputHelper outp
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while ((string?)(await redis.HashGetAllAsync($"session:{clientId}")).GetValueOrDefault("status") != "resumable" && clock.Elapsed.TotalSeconds < 10)
                 await Task.Delay(50);
-            Assert.True(clock.Elapsed.TotalSeconds < 10, "the dropped session never became resumable");
+            Assert.True(clock.Elapsed.TotalSeconds < 10, "the dropped session never became resumable\n" + stack.ApiA.Log);
         }
         await Task.Delay(TimeSpan.FromSeconds(ResumeStackFixture.WindowSeconds + 1));
 
