@@ -48,7 +48,7 @@ public sealed class ResumeTests(ResumeStackFixture stack, ITestOutputHelper outp
 
     private static readonly byte[] Jfk = ApiFixture.Int16(SharedData.ReadMono16k(SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav")).File));
 
-    private static Task<JsonSocketClient> ConnectAsync(ServiceProcess api, string clientId) =>
+    internal static Task<JsonSocketClient> ConnectAsync(ServiceProcess api, string clientId) =>
         JsonSocketClient.ConnectAsync(Seed001Session.WebSocketUri(api.BaseAddress, $"/ws/{clientId}"));
 
     private static async Task StartAsync(JsonSocketClient client)
@@ -63,14 +63,14 @@ public sealed class ResumeTests(ResumeStackFixture stack, ITestOutputHelper outp
             await client.SendJsonAsync(new { type = "audio_chunk", data = Convert.ToBase64String(audio.Span.Slice(offset, Math.Min(6400, audio.Length - offset))) });
     }
 
-    private static List<JsonElement> Finals(JsonSocketClient client) =>
+    internal static List<JsonElement> Finals(JsonSocketClient client) =>
         client.Received.Where(m => JsonSocketClient.Is(m, "recognition_result") && m.GetProperty("is_final").GetBoolean()).ToList();
 
     private static string Text(IEnumerable<JsonElement> finals) =>
         string.Join(" ", finals.Select(f => f.GetProperty("text").GetString()).Where(t => !string.IsNullOrEmpty(t)));
 
     /// <summary>Streams the first part to <paramref name="api"/>, waits for a final, then drops the socket.</summary>
-    private static async Task<List<JsonElement>> FirstPartThenVanishAsync(ServiceProcess api, string clientId)
+    internal static async Task<List<JsonElement>> FirstPartThenVanishAsync(ServiceProcess api, string clientId)
     {
         var client = await ConnectAsync(api, clientId);
         await StartAsync(client);
@@ -168,5 +168,27 @@ public sealed class ResumeTests(ResumeStackFixture stack, ITestOutputHelper outp
         var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
         node.Remove("timestamp");
         return node.ToJsonString();
+    }
+}
+
+/// <summary>The single-process case: the in-memory store of the shared Api stack, reconnecting to the same instance at once.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class InMemoryResumeTests(ApiFixture api)
+{
+    [Fact]
+    public async Task A_client_that_vanished_resumes_on_the_same_instance_at_once()
+    {
+        var clientId = Seed001Session.NewClientId("resume-local");
+        var seen = await ResumeTests.FirstPartThenVanishAsync(api.Stack.Api, clientId);
+
+        await using var client = await ResumeTests.ConnectAsync(api.Stack.Api, clientId);
+        await client.SendJsonAsync(new { type = "start_recording", engine = "pocketsphinx", encoding = "int16", sample_rate = 16000 });
+        await client.WaitForTypeAsync("status", "SESSION_RESUMED", TimeSpan.FromSeconds(30));
+        await client.WaitForTypeAsync("status", "MODEL_LOADED", TimeSpan.FromSeconds(30));
+        var replayed = ResumeTests.Finals(client).Select(f => f.GetProperty("text").GetString()).ToList();
+        Assert.Equal(seen.Select(f => f.GetProperty("text").GetString()), replayed.Take(seen.Count));
+        await client.SendJsonAsync(new { type = "stop_recording" });
+        var stopped = await client.WaitForTypeAsync("status", "SESSION_STOPPED", TimeSpan.FromSeconds(30));
+        Assert.Equal(string.Join(" ", replayed.Where(t => !string.IsNullOrEmpty(t))), stopped.GetProperty("transcript").GetString());
     }
 }
