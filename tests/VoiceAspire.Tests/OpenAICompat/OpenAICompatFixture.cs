@@ -13,7 +13,7 @@ namespace VoiceAspire.Tests.OpenAICompat;
 public sealed class OpenAICompatFixture : IAsyncLifetime
 {
     public const string ApiKey = "test-key-123";
-    public const long MaxUploadBytes = 2 * 1024 * 1024;
+    public const long MaxUploadBytes = 6 * 1024 * 1024; // above jfk.wav as 48 kHz stereo float (4.2 MB)
 
     public ApiStack Stack { get; private set; } = null!;
 

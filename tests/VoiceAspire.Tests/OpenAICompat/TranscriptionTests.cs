@@ -68,6 +68,19 @@ public partial class TranscriptionTests(OpenAICompatFixture stack)
         Assert.Equal(stack.DirectText, string.Join(" ", cues.Select(c => c.Groups["text"].Value.Trim())));
     }
 
+    [Fact]
+    public async Task Any_wav_rate_and_layout_and_unknown_models_fall_back_to_the_default_engine()
+    {
+        // 48 kHz stereo float32: the normalizer resamples and downmixes as for every other dialect.
+        var (file, reference) = Support.SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav"));
+        var pcm = Support.AudioVariants.Make("float32-48k-stereo", Support.SharedData.ReadMono16k(file)).Bytes;
+        using var wav = new MemoryStream(Audio.AudioTestKit.Wav(3, 32, 48_000, 2, pcm));
+        var text = (await stack.Client("no-such-engine").TranscribeAudioAsync(wav, "jfk-48k.wav")).Value.Text;
+        var werDirect = Support.WordErrorRate.Compute(reference, stack.DirectText);
+        var werVariant = Support.WordErrorRate.Compute(reference, text);
+        Assert.True(text == stack.DirectText || Math.Abs(werVariant - werDirect) <= 0.01, $"WER {werVariant:P1} vs direct {werDirect:P1}: {text}");
+    }
+
     [GeneratedRegex(@"(?<n>\d+)\n(?<start>\d\d:\d\d:\d\d,\d{3}) --> (?<end>\d\d:\d\d:\d\d,\d{3})\n(?<text>[^\n]+)\n")]
     private static partial Regex SrtCue();
 
@@ -126,6 +139,13 @@ public partial class TranscriptionTests(OpenAICompatFixture stack)
             await AssertErrorAsync(await http.PostAsync("audio/transcriptions", garbage), HttpStatusCode.BadRequest, "file", "invalid_file_format");
 
         await AssertErrorAsync(await http.PostAsync("audio/transcriptions", Form("xml")), HttpStatusCode.BadRequest, "response_format", "invalid_value");
+        using (var wordsWithJson = Form("json"))
+        {
+            wordsWithJson.Add(new StringContent("word"), "timestamp_granularities[]");
+            await AssertErrorAsync(await http.PostAsync("audio/transcriptions", wordsWithJson), HttpStatusCode.BadRequest, "timestamp_granularities[]", "invalid_value");
+        }
+        using (var truncated = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(stack.JfkPath).AsSpan(0, 30).ToArray()), "file", "cut.wav" } })
+            await AssertErrorAsync(await http.PostAsync("audio/transcriptions", truncated), HttpStatusCode.BadRequest, "file", "invalid_file_format");
 
         using (var tooLarge = new MultipartFormDataContent { { new ByteArrayContent(new byte[OpenAICompatFixture.MaxUploadBytes + 200_000]), "file", "big.wav" } })
             await AssertErrorAsync(await http.PostAsync("audio/transcriptions", tooLarge), HttpStatusCode.RequestEntityTooLarge, "file", "file_too_large");
