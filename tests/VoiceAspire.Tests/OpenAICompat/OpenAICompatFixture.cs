@@ -35,6 +35,7 @@ public sealed class OpenAICompatFixture : IAsyncLifetime
         {
             ["Api__DefaultEngine"] = "pocketsphinx",
             ["Api__OpenAICompat__ApiKey"] = ApiKey,
+            ["Api__OpenAICompat__Models__fast"] = "pocketsphinx",
             ["Api__OpenAICompat__MaxUploadBytes"] = MaxUploadBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
     }

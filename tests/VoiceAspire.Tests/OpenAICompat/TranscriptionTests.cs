@@ -53,7 +53,8 @@ public partial class TranscriptionTests(OpenAICompatFixture stack)
     [Fact]
     public async Task Sdk_srt_parses_into_cues_with_the_engine_text()
     {
-        var result = await stack.Client().TranscribeAudioAsync(stack.JfkPath, new AudioTranscriptionOptions { ResponseFormat = AudioTranscriptionFormat.Srt });
+        // "fast" is a configured alias (Api:OpenAICompat:Models:fast = pocketsphinx).
+        var result = await stack.Client("fast").TranscribeAudioAsync(stack.JfkPath, new AudioTranscriptionOptions { ResponseFormat = AudioTranscriptionFormat.Srt });
         var cues = SrtCue().Matches(result.Value.Text);
         Assert.NotEmpty(cues);
         var previous = TimeSpan.Zero;

@@ -157,6 +157,11 @@ internal sealed class OpenAITranscriptionEndpoint(
                 transcript = await session.StopAsync(TimeSpan.FromSeconds(api.StopTimeoutSeconds), ct);
                 await reader;
             }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                _logger.LogInformation("Client went away during the transcription");
+                return;
+            }
             catch (SessionException e)
             {
                 _logger.LogWarning("Transcription failed: {Code} {Message}", e.Code, e.Message);
