@@ -268,7 +268,7 @@ public sealed class SpeechSession : IAsyncDisposable
                         lock (_localFinals)
                             if (_localFinals.Count < InMemoryTranscriptStore.MaxSegmentsPerSession) _localFinals.Add(m.Text ?? "");
                         await TryStoreAsync(() => _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence)), _logger);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow));
+                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow, m.Words));
                         break;
                     case InferenceTypes.Keyword:
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
