@@ -4,6 +4,7 @@ using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Language;
 using VoiceAspire.Api.Protocols.Listen;
+using VoiceAspire.Api.Protocols.OpenAI;
 using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Protocols.Voice;
 using VoiceAspire.Api.Protocols.Wake;
@@ -36,6 +37,9 @@ public static class ApiServiceExtensions
         services.AddSingleton<IValidator<LanguageRequest>, LanguageRequestValidator>();
         services.AddSingleton<LanguageMetrics>();
         services.AddSingleton<LanguageEndpoint>();
+        services.AddValidatedOptions<OpenAICompatOptions, OpenAICompatOptionsValidator>(builder.Configuration, OpenAICompatOptions.Section);
+        services.AddSingleton<IValidator<OpenAITranscriptionRequest>, OpenAITranscriptionRequestValidator>();
+        services.AddSingleton<OpenAITranscriptionEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -57,6 +61,7 @@ public static class ApiServiceExtensions
         app.Map("/ws/language", (HttpContext context, LanguageEndpoint endpoint) => LanguageEndpoint.HandleAsync(context, endpoint));
         app.MapGet("/ws/language/metrics", (LanguageMetrics metrics) => Results.Json(metrics.Snapshot(), LanguageProtocol.Json));
         ModelEndpoints.Map(app);
+        OpenAITranscriptionEndpoint.Map(app);
         return app;
     }
 

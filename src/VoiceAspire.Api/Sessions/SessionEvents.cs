@@ -1,3 +1,5 @@
+using VoiceAspire.Contracts.Inference;
+
 namespace VoiceAspire.Api.Sessions;
 
 /// <summary>
@@ -6,8 +8,12 @@ namespace VoiceAspire.Api.Sessions;
 /// </summary>
 public abstract record SessionEvent;
 
-/// <summary>A partial (IsFinal false) or final transcript. Start/End are seconds of session audio.</summary>
-public sealed record TranscriptEvent(string Text, bool IsFinal, double Start, double End, float? Confidence, DateTimeOffset At) : SessionEvent;
+/// <summary>
+/// A partial (IsFinal false) or final transcript. Start/End are seconds of session audio. Words: on finals,
+/// the engine's word timings when it has them (optional; dialects that have no place for them ignore them).
+/// </summary>
+public sealed record TranscriptEvent(string Text, bool IsFinal, double Start, double End, float? Confidence, DateTimeOffset At,
+    IReadOnlyList<WordTiming>? Words = null) : SessionEvent;
 
 /// <summary>A keyword (wake word) was heard between Start and End (seconds of session audio). Score: 0–1, when the engine has one.</summary>
 /// <summary>The spoken language identified (ISO 639-1 code) by a language-id engine.</summary>

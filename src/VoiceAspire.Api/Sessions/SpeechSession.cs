@@ -291,7 +291,8 @@ public sealed class SpeechSession : IAsyncDisposable
                             if (_localFinals.Count < InMemoryTranscriptStore.MaxSegmentsPerSession) _localFinals.Add(m.Text ?? "");
                         var segment = new TranscriptSegment(m.Text ?? "", _offset + (m.Start ?? 0), _offset + (m.End ?? 0), m.Confidence);
                         await TryStoreAsync(() => _store.AppendAsync(SessionId, segment), _logger);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(segment.Text, true, segment.Start, segment.End, m.Confidence, DateTimeOffset.UtcNow));
+                        var words = _offset == 0 ? m.Words : m.Words?.Select(w => w with { Start = _offset + w.Start, End = _offset + w.End }).ToList();
+                        await _events.Writer.WriteAsync(new TranscriptEvent(segment.Text, true, segment.Start, segment.End, m.Confidence, DateTimeOffset.UtcNow, words));
                         break;
                     case InferenceTypes.Keyword:
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));

@@ -94,8 +94,13 @@ public sealed record InferenceMessage
     public bool? Fatal { get; init; }
     /// <summary>On "finished": seconds of audio the engine received.</summary>
     public double? AudioSeconds { get; init; }
+    /// <summary>On "final", optional: the engine's word timings (seconds of session audio), when the engine has them.</summary>
+    public IReadOnlyList<WordTiming>? Words { get; init; }
 
     public byte[] ToUtf8Json() => JsonSerializer.SerializeToUtf8Bytes(this, InferenceStreamProtocol.Json);
 
     public static InferenceMessage? Parse(ReadOnlySpan<byte> utf8) => JsonSerializer.Deserialize<InferenceMessage>(utf8, InferenceStreamProtocol.Json);
 }
+
+/// <summary>One recognized word and where it was heard (seconds from the session's first sample).</summary>
+public sealed record WordTiming(string Word, double Start, double End);

@@ -1,3 +1,5 @@
+using VoiceAspire.Contracts.Inference;
+
 namespace VoiceAspire.Inference.Engines;
 
 /// <summary>What an engine reports while it listens.</summary>
@@ -24,9 +26,11 @@ public enum RecognitionEventKind
 /// the stream accepted), so they stay monotonic across utterances.
 /// </summary>
 /// <param name="Confidence">0..1 where the engine has one, otherwise null.</param>
+/// <param name="Words">On finals, the engine's own word timings when it has them (PocketSphinx segmentation); otherwise null.</param>
 public sealed record RecognitionEvent(
     RecognitionEventKind Kind,
     string Text,
     double StartSeconds,
     double EndSeconds,
-    float? Confidence = null);
+    float? Confidence = null,
+    IReadOnlyList<WordTiming>? Words = null);

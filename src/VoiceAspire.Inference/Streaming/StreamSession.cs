@@ -350,6 +350,7 @@ internal sealed class StreamSession
                 Score = e.Kind == RecognitionEventKind.Keyword ? e.Confidence : null,
                 Language = e.Kind == RecognitionEventKind.Language ? e.Text : null,
                 Engine = e.Kind is RecognitionEventKind.Keyword or RecognitionEventKind.Language ? _engineId : null,
+                Words = e.Kind == RecognitionEventKind.Final && e.Words is { Count: > 0 } ? e.Words : null,
             }, _abort.Token);
         }
         events.Clear();

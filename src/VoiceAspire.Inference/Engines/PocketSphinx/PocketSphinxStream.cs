@@ -1,4 +1,5 @@
 using System.Buffers;
+using VoiceAspire.Contracts.Inference;
 
 namespace VoiceAspire.Inference.Engines.PocketSphinx;
 
@@ -176,6 +177,7 @@ public sealed class PocketSphinxStream : IRecognitionStream
             double? first = null, last = null;
             double posteriorSum = 0;
             var wordCount = 0;
+            var timings = new List<WordTiming>(_words.Count);
             foreach (var word in _words)
             {
                 if (SphinxText.IsFiller(word.Word)) continue;
@@ -183,10 +185,14 @@ public sealed class PocketSphinxStream : IRecognitionStream
                 last = Frames(word.EndFrame + 1);
                 posteriorSum += decoder.Exp(word.LogPosterior);
                 wordCount++;
+                var wordStart = Math.Clamp(Frames(word.StartFrame), start, end);
+                timings.Add(new WordTiming(SphinxText.BaseWord(word.Word).ToString(), wordStart, Math.Clamp(Frames(word.EndFrame + 1), wordStart, end)));
             }
             var finalStart = Math.Clamp(first ?? start, start, end);
             var finalEnd = Math.Clamp(last ?? end, finalStart, end);
-            events.Add(new RecognitionEvent(RecognitionEventKind.Final, text, finalStart, finalEnd, Confidence(posteriorSum, wordCount)));
+            // Word timings only when they spell the final's text (they come from the same best path).
+            var words = string.Join(' ', timings.Select(t => t.Word)) == text ? timings : null;
+            events.Add(new RecognitionEvent(RecognitionEventKind.Final, text, finalStart, finalEnd, Confidence(posteriorSum, wordCount), words));
         }
         events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", start, end));
 

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using VoiceAspire.Contracts.Inference;
 
 namespace VoiceAspire.Inference.Engines.SherpaOnnx;
 
@@ -75,7 +77,7 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         var segment = ReadSegment();
         _lastPartial = "";
         if (segment.Text.Length == 0) return; // an endpoint over silence: nothing to report
-        events.Add(new RecognitionEvent(RecognitionEventKind.Final, segment.Text, segment.Start, segment.End, segment.Confidence));
+        events.Add(new RecognitionEvent(RecognitionEventKind.Final, segment.Text, segment.Start, segment.End, segment.Confidence, segment.Words));
         events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", segment.End, segment.End));
     }
 
@@ -92,7 +94,7 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         }
     }
 
-    private readonly record struct Segment(string Text, double Start, double End, float? Confidence);
+    private readonly record struct Segment(string Text, double Start, double End, float? Confidence, IReadOnlyList<WordTiming>? Words = null);
 
     /// <summary>Text, times (from the stream start) and confidence of the current segment, from the result's JSON.</summary>
     private Segment ReadSegment()
@@ -120,13 +122,47 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
                 foreach (var p in probs.EnumerateArray()) sum += p.GetDouble();
                 confidence = (float)Math.Exp(sum / probs.GetArrayLength());
             }
-            return new Segment(text, Math.Round(start, 3), Math.Round(end, 3), confidence);
+            return new Segment(text, Math.Round(start, 3), Math.Round(end, 3), confidence, Words(root, text, segmentStart));
         }
         finally
         {
             SherpaOnnxNative.SherpaOnnxDestroyOnlineRecognizerResult(ptr);
         }
     }
+
+    /// <summary>
+    /// Word timings from the result's per-token "tokens"/"timestamps": a BPE token starting with '▁' (or a
+    /// space) begins a word, a CJK character is a word of its own; a word ends where the next one starts
+    /// (the last one frame after its last token). Null unless the words spell the segment's text.
+    /// </summary>
+    internal static IReadOnlyList<WordTiming>? Words(JsonElement root, string text, double segmentStart)
+    {
+        if (text.Length == 0
+            || !root.TryGetProperty("tokens", out var tokens) || tokens.ValueKind != JsonValueKind.Array
+            || !root.TryGetProperty("timestamps", out var times) || times.ValueKind != JsonValueKind.Array
+            || tokens.GetArrayLength() != times.GetArrayLength() || tokens.GetArrayLength() == 0)
+            return null;
+        var words = new List<(StringBuilder Word, double Start)>();
+        for (var i = 0; i < tokens.GetArrayLength(); i++)
+        {
+            var token = tokens[i].GetString() ?? "";
+            var startsWord = words.Count == 0 || token.StartsWith('\u2581') || token.StartsWith(' ') || IsCjk(token) || IsCjk(words[^1].Word.ToString());
+            var piece = token.TrimStart('\u2581', ' ');
+            if (startsWord && piece.Length > 0) words.Add((new StringBuilder(piece), segmentStart + times[i].GetDouble()));
+            else if (piece.Length > 0) words[^1].Word.Append(piece);
+        }
+        var result = new List<WordTiming>(words.Count);
+        var last = segmentStart + times[times.GetArrayLength() - 1].GetDouble() + TokenFrameSeconds;
+        for (var i = 0; i < words.Count; i++)
+        {
+            var end = i + 1 < words.Count ? words[i + 1].Start : last;
+            result.Add(new WordTiming(words[i].Word.ToString(), Math.Round(words[i].Start, 3), Math.Round(Math.Max(end, words[i].Start), 3)));
+        }
+        static string Letters(string s) => string.Concat(s.Where(c => !char.IsWhiteSpace(c))).ToLowerInvariant();
+        return Letters(string.Concat(result.Select(w => w.Word))) == Letters(text) ? result : null;
+    }
+
+    private static bool IsCjk(string token) => token.Length > 0 && token[0] is >= '\u4e00' and <= '\u9fff';
 
     private static string Normalize(string? text) => (text ?? "").Trim();
 }
