@@ -121,6 +121,9 @@ public sealed class JsonSocketClient : IAsyncDisposable
     public Task<JsonElement> WaitForTypeAsync(string type, string? code = null, TimeSpan? timeout = null) =>
         WaitForAsync(m => Is(m, type, code), timeout);
 
+    /// <summary>Drops the connection without a close handshake, as a client that vanished does.</summary>
+    public void Abort() => _socket.Abort();
+
     /// <summary>Waits until the server closes the connection.</summary>
     public Task WaitClosedAsync(TimeSpan? timeout = null) => _reader.WaitAsync(timeout ?? TimeSpan.FromSeconds(60));
 

@@ -96,8 +96,13 @@ internal sealed class DialectSocket : IAsyncDisposable
             {
                 timeout.CancelAfter(CloseGrace);
                 await _socket.CloseOutputAsync(_closeStatus, _closeReason, timeout.Token);
+                _aborted.CancelAfter(CloseGrace);
             }
-            _aborted.CancelAfter(CloseGrace);
+            else
+            {
+                // The connection is already gone (the client vanished): nothing to wait for, end at once.
+                await _aborted.CancelAsync();
+            }
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {

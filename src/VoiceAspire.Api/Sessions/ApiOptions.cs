@@ -36,6 +36,18 @@ public sealed class ApiOptions
 
     /// <summary>Pipeline events buffered per session before the pipeline waits for the client to read.</summary>
     public int SessionEventCapacity { get; set; } = 256;
+
+    /// <summary>
+    /// Seed 001: a session that ends without stop_recording (client vanished) can be resumed by the same client_id,
+    /// on any Api instance sharing the store, for this long.
+    /// </summary>
+    public double ResumeWindowSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// How long a reconnecting client_id waits for its previous connection (this instance or another) to let go of the
+    /// session before it is refused as "already connected".
+    /// </summary>
+    public double ResumeHandoffSeconds { get; set; } = 3;
 }
 
 public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
@@ -52,5 +64,7 @@ public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
         RuleFor(o => o.InferenceRetryBaseDelaySeconds).InclusiveBetween(0.01, 30);
         RuleFor(o => o.StopTimeoutSeconds).InclusiveBetween(1, 600);
         RuleFor(o => o.SessionEventCapacity).InclusiveBetween(16, 100_000);
+        RuleFor(o => o.ResumeWindowSeconds).InclusiveBetween(1, 86_400);
+        RuleFor(o => o.ResumeHandoffSeconds).InclusiveBetween(0, 60);
     }
 }

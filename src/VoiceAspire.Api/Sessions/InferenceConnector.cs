@@ -21,9 +21,11 @@ public sealed class InferenceConnection(InferenceStreamClient client, IAsyncEnum
 
     public async ValueTask DisposeAsync()
     {
-        try { await Messages.DisposeAsync(); }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or InvalidOperationException) { }
+        // The socket first: a read in flight (the pump's, when the client vanished mid-session) then fails and ends the
+        // reader; disposing a reader that is still inside MoveNextAsync throws NotSupportedException, and it ends by itself.
         await Client.DisposeAsync();
+        try { await Messages.DisposeAsync(); }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or InvalidOperationException or NotSupportedException) { }
     }
 }
 

@@ -37,6 +37,9 @@ public static class SessionStatusCodes
     public const string SessionStopped = "SESSION_STOPPED";
     public const string ModelLoaded = "MODEL_LOADED";
     public const string ProcessingAudio = "PROCESSING_AUDIO";
+
+    /// <summary>Seed 001 resume: start_recording continued this client_id's earlier session (its finals follow).</summary>
+    public const string SessionResumed = "SESSION_RESUMED";
 }
 
 /// <summary>

@@ -12,9 +12,11 @@ namespace VoiceAspire.Api.Sessions;
 /// <summary>
 /// What a dialect asks of the pipeline when a session starts. <paramref name="EngineOptions"/>: per-stream engine
 /// settings passed to Inference's stream query (keyword engines: threshold, refractory, keywords).
+/// <paramref name="ResumeWindow"/>: when set, a session that ends without a stop stays in the store that long
+/// (resumable) instead of being deleted. <paramref name="Resume"/>: the stored session this one continues.
 /// </summary>
 public sealed record SpeechSessionRequest(string SessionId, string Dialect, string? Engine, DeclaredAudioFormat Format,
-    IReadOnlyDictionary<string, string>? EngineOptions = null);
+    IReadOnlyDictionary<string, string>? EngineOptions = null, TimeSpan? ResumeWindow = null, SessionRecord? Resume = null);
 
 /// <summary>
 /// The one session pipeline: client audio → <see cref="AudioNormalizer"/> → the session's Inference
@@ -39,9 +41,13 @@ public sealed class SpeechSession : IAsyncDisposable
     private readonly Task _pump;
     private readonly long _startedAt = Stopwatch.GetTimestamp();
     private bool _stopped;
+    private volatile bool _disposing;
+    private long _heartbeatAt = Stopwatch.GetTimestamp();
     private readonly SessionStats _stats = new();
     private readonly Activity? _activity;
     private readonly SessionRecord _record;
+    // A resumed session's results continue after the audio its earlier part recognized.
+    private readonly double _offset;
     // The finals this process saw: the transcript when the store (Redis) cannot be reached.
     private readonly List<string> _localFinals = [];
 
@@ -51,6 +57,7 @@ public sealed class SpeechSession : IAsyncDisposable
         Request = request;
         _activity = activity;
         _record = record;
+        _offset = record.AudioSeconds;
         _inference = inference;
         _normalizer = normalizer;
         _store = store;
@@ -59,6 +66,12 @@ public sealed class SpeechSession : IAsyncDisposable
         _events = Channel.CreateBounded<SessionEvent>(new BoundedChannelOptions(eventCapacity) { SingleReader = true });
         _pump = Task.Run(PumpAsync);
     }
+
+    /// <summary>
+    /// A session receiving audio refreshes its record's updated_at at least this often, so an "active" record older than
+    /// the audio timeout plus this is known to be abandoned (its Api instance died).
+    /// </summary>
+    public const double HeartbeatSeconds = 5;
 
     public SpeechSessionRequest Request { get; }
 
@@ -70,8 +83,11 @@ public sealed class SpeechSession : IAsyncDisposable
     /// <summary>Events for the dialect; completes when the session is over.</summary>
     public ChannelReader<SessionEvent> Events => _events.Reader;
 
-    /// <summary>Audio seconds accepted so far (at 16 kHz).</summary>
+    /// <summary>Audio seconds accepted so far (at 16 kHz), by this part of the session.</summary>
     public double AudioSeconds => _normalizer.SamplesOut / 16_000.0;
+
+    /// <summary>Where this part's timestamps start: the audio seconds of the session it resumes, else 0.</summary>
+    public double OffsetSeconds => _offset;
 
     /// <summary>This session's counters and latencies so far.</summary>
     public SessionStatsSnapshot Stats => _stats.Snapshot(AudioSeconds);
@@ -111,7 +127,8 @@ public sealed class SpeechSession : IAsyncDisposable
         telemetry.SessionStarted(request.Dialect);
         logger.LogInformation("Session started on {Engine} ({Dialect})", connection.Engine, request.Dialect);
         var now = DateTimeOffset.UtcNow;
-        var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active, now, now);
+        var record = new SessionRecord(request.SessionId, request.SessionId, connection.Engine, ConfigJson(request), SessionRecordStatus.Active,
+            request.Resume?.CreatedAt ?? now, now, request.Resume?.AudioSeconds ?? 0);
         await TryStoreAsync(() => store.SaveSessionAsync(record, cancellationToken), logger);
         return new SpeechSession(request, connection, normalizer, store, telemetry, logger, eventCapacity, activity, record);
     }
@@ -138,6 +155,11 @@ public sealed class SpeechSession : IAsyncDisposable
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
         await SendSamplesAsync(cancellationToken);
+        if (Stopwatch.GetElapsedTime(_heartbeatAt).TotalSeconds >= HeartbeatSeconds)
+        {
+            _heartbeatAt = Stopwatch.GetTimestamp();
+            await TryStoreAsync(() => _store.SaveSessionAsync(_record with { UpdatedAt = DateTimeOffset.UtcNow }, cancellationToken), _logger);
+        }
     }
 
     /// <summary>
@@ -258,7 +280,7 @@ public sealed class SpeechSession : IAsyncDisposable
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("partial"));
                         _telemetry.PartialLatency.Record(partialLatency);
                         _stats.AddPartial(partialLatency);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, m.Start ?? 0, m.End ?? 0, null, DateTimeOffset.UtcNow));
+                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, _offset + (m.Start ?? 0), _offset + (m.End ?? 0), null, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Final:
                         var finalLatency = _clock.LatencySeconds(m.End ?? 0);
@@ -267,8 +289,10 @@ public sealed class SpeechSession : IAsyncDisposable
                         _stats.AddFinal(finalLatency);
                         lock (_localFinals)
                             if (_localFinals.Count < InMemoryTranscriptStore.MaxSegmentsPerSession) _localFinals.Add(m.Text ?? "");
-                        await TryStoreAsync(() => _store.AppendAsync(SessionId, new TranscriptSegment(m.Text ?? "", m.Start ?? 0, m.End ?? 0, m.Confidence)), _logger);
-                        await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", true, m.Start ?? 0, m.End ?? 0, m.Confidence, DateTimeOffset.UtcNow, m.Words));
+                        var segment = new TranscriptSegment(m.Text ?? "", _offset + (m.Start ?? 0), _offset + (m.End ?? 0), m.Confidence);
+                        await TryStoreAsync(() => _store.AppendAsync(SessionId, segment), _logger);
+                        var words = _offset == 0 ? m.Words : m.Words?.Select(w => w with { Start = _offset + w.Start, End = _offset + w.End }).ToList();
+                        await _events.Writer.WriteAsync(new TranscriptEvent(segment.Text, true, segment.Start, segment.End, m.Confidence, DateTimeOffset.UtcNow, words));
                         break;
                     case InferenceTypes.Keyword:
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
@@ -312,7 +336,7 @@ public sealed class SpeechSession : IAsyncDisposable
 
     private async Task LostAsync(string detail)
     {
-        if (_finished.Task.IsCompleted) return;
+        if (_finished.Task.IsCompleted || _disposing) return; // disposing ends the stream on purpose
         _logger.LogWarning("Inference stream lost: {Detail}", detail);
         _telemetry.Error(SessionErrorCodes.ServiceUnavailable, Request.Dialect);
         _finished.TrySetException(new WebSocketException("The recognition service connection was lost."));
@@ -323,11 +347,20 @@ public sealed class SpeechSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposing = true;
         await _inference.DisposeAsync(); // ends the pump: its read fails or completes
         try { await _pump.WaitAsync(TimeSpan.FromSeconds(5)); }
         catch (TimeoutException) { _logger.LogWarning("Session pump did not stop in time"); }
         _events.Writer.TryComplete();
-        await TryStoreAsync(() => _store.DeleteAsync(SessionId), _logger);
+        if (Request.ResumeWindow is { } window && !_stopped)
+            await TryStoreAsync(() => _store.RetainAsync(_record with
+            {
+                Status = SessionRecordStatus.Resumable,
+                UpdatedAt = DateTimeOffset.UtcNow,
+                AudioSeconds = _offset + AudioSeconds,
+            }, window), _logger);
+        else
+            await TryStoreAsync(() => _store.DeleteAsync(SessionId), _logger);
         _telemetry.SessionEnded(Request.Dialect, Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
         var stats = Stats;
         _logger.LogInformation(

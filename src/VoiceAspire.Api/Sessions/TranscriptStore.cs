@@ -25,6 +25,12 @@ public interface ITranscriptStore
 
     /// <summary>Removes the record and the transcript.</summary>
     ValueTask DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves the record and keeps it and the transcript for <paramref name="window"/> only; both are gone after it
+    /// (a resumable session). A later save or delete takes over.
+    /// </summary>
+    ValueTask RetainAsync(SessionRecord record, TimeSpan window, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Single-process store, bounded: at most <see cref="MaxSegmentsPerSession"/> segments per session.</summary>
@@ -34,18 +40,34 @@ public sealed class InMemoryTranscriptStore : ITranscriptStore
 
     private readonly ConcurrentDictionary<string, List<TranscriptSegment>> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SessionRecord> _records = new(StringComparer.Ordinal);
+    // Retained (resumable) sessions: when they expire. Expired ones are dropped when next looked at, or on any retain.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _expires = new(StringComparer.Ordinal);
 
     public ValueTask SaveSessionAsync(SessionRecord record, CancellationToken cancellationToken = default)
     {
+        _expires.TryRemove(record.SessionId, out _);
         _records[record.SessionId] = record;
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(_records.GetValueOrDefault(sessionId));
+    public ValueTask RetainAsync(SessionRecord record, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        foreach (var id in _expires.Keys) DropIfExpired(id);
+        _records[record.SessionId] = record;
+        _expires[record.SessionId] = DateTimeOffset.UtcNow + window;
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask<SessionRecord?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        DropIfExpired(sessionId);
+        return ValueTask.FromResult(_records.GetValueOrDefault(sessionId));
+    }
 
     public ValueTask AppendAsync(string sessionId, TranscriptSegment segment, CancellationToken cancellationToken = default)
     {
+        // Every final is a heartbeat: a live session's record stays fresh.
+        if (_records.TryGetValue(sessionId, out var record)) _records[sessionId] = record with { UpdatedAt = DateTimeOffset.UtcNow };
         var list = _sessions.GetOrAdd(sessionId, _ => []);
         lock (list)
         {
@@ -58,6 +80,7 @@ public sealed class InMemoryTranscriptStore : ITranscriptStore
 
     public ValueTask<IReadOnlyList<TranscriptSegment>> GetAsync(string sessionId, CancellationToken cancellationToken = default)
     {
+        DropIfExpired(sessionId);
         if (!_sessions.TryGetValue(sessionId, out var list)) return ValueTask.FromResult<IReadOnlyList<TranscriptSegment>>([]);
         lock (list) return ValueTask.FromResult<IReadOnlyList<TranscriptSegment>>(list.ToArray());
     }
@@ -66,7 +89,13 @@ public sealed class InMemoryTranscriptStore : ITranscriptStore
     {
         _sessions.TryRemove(sessionId, out _);
         _records.TryRemove(sessionId, out _);
+        _expires.TryRemove(sessionId, out _);
         return ValueTask.CompletedTask;
+    }
+
+    private void DropIfExpired(string sessionId)
+    {
+        if (_expires.TryGetValue(sessionId, out var at) && at <= DateTimeOffset.UtcNow) DeleteAsync(sessionId);
     }
 
     /// <summary>Sessions held now (tests check cleanup).</summary>

@@ -43,7 +43,10 @@ public sealed class RedisTranscriptStoreTests(RedisServerFixture redis) : IClass
         await store.SaveSessionAsync(Record(id));
         foreach (var segment in segments) await store.AppendAsync(id, segment);
 
-        Assert.Equal(Record(id), await store.GetSessionAsync(id));
+        // Every final is a heartbeat: updated_at moves on, the rest of the record is as saved.
+        var stored = await store.GetSessionAsync(id);
+        Assert.Equal(Record(id) with { UpdatedAt = stored!.UpdatedAt }, stored);
+        Assert.True(stored.UpdatedAt > Record(id).UpdatedAt, stored.ToString());
         Assert.Equal(segments, await store.GetAsync(id));
         foreach (var key in new[] { RedisTranscriptStore.RecordKey(id), RedisTranscriptStore.TranscriptKey(id) })
             Assert.InRange((await client.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 590, 600);
@@ -76,6 +79,24 @@ public sealed class RedisTranscriptStoreTests(RedisServerFixture redis) : IClass
         await Task.Delay(200);
         Assert.Empty(await store.GetAsync(id));
         Assert.Null(await store.GetSessionAsync(id));
+    }
+
+    [Fact]
+    public async Task A_retained_session_keeps_its_record_and_transcript_for_the_window_only()
+    {
+        await using var client = await redis.ConnectAsync();
+        var store = Store(client, NewKey());
+        var id = Guid.NewGuid().ToString("N");
+        await store.SaveSessionAsync(Record(id));
+        await store.AppendAsync(id, new TranscriptSegment("kept a while", 0, 1.5, 0.8f));
+
+        var retained = Record(id) with { Status = SessionRecordStatus.Resumable, AudioSeconds = 6.25 };
+        await store.RetainAsync(retained, TimeSpan.FromSeconds(42));
+
+        Assert.Equal(retained, await store.GetSessionAsync(id));
+        Assert.Equal("kept a while", Assert.Single(await store.GetAsync(id)).Text);
+        foreach (var key in new[] { RedisTranscriptStore.RecordKey(id), RedisTranscriptStore.TranscriptKey(id) })
+            Assert.InRange((await client.KeyTimeToLiveAsync(key))!.Value.TotalSeconds, 40, 42);
     }
 
     [Fact]

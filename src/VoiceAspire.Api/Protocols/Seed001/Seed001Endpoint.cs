@@ -70,7 +70,17 @@ internal sealed partial class Seed001Endpoint(
             socket.Close(WebSocketCloseStatus.PolicyViolation, "invalid client_id");
             return;
         }
-        if (!registry.TryAdd(clientId))
+        // A client that reconnects at once may get here before its old connection has noticed the drop: wait a little.
+        bool claimed;
+        try
+        {
+            claimed = await Seed001Resume.ClaimAsync(registry, clientId, o, socket.Aborted);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!claimed)
         {
             await SendErrorAsync(socket, SessionErrorCodes.SessionError, "client_id already connected.",
                 "Each concurrent connection needs its own client_id.");
@@ -185,11 +195,32 @@ internal sealed partial class Seed001Endpoint(
                 await owner.SendErrorAsync(socket, SessionErrorCodes.SessionError, "Already recording.", "Send stop_recording first.");
                 return;
             }
+            Seed001ResumePoint? resume;
+            try
+            {
+                resume = await Seed001Resume.FindAsync(owner.Store, clientId, owner.Options, socket.Aborted);
+            }
+            catch (Seed001Resume.LiveElsewhereException)
+            {
+                await owner.SendErrorAsync(socket, SessionErrorCodes.SessionError, "client_id already connected.",
+                    "This client_id's session is live on another connection (possibly another Api instance); each concurrent connection needs its own client_id.");
+                return;
+            }
+            catch (TranscriptStoreUnavailableException e)
+            {
+                logger.LogWarning("Session store unavailable, no resume: {Reason}", e.Message);
+                resume = null;
+            }
             AudioEncodingNames.TryParse(start.Encoding, out var encoding);
             var request = new SpeechSessionRequest(clientId, Seed001Protocol.Dialect,
                 start.Engine ?? NullIfEmpty(queryEngine) ?? NullIfEmpty(owner.Options.DefaultEngine),
-                new DeclaredAudioFormat(start.Encoding is null ? null : encoding, start.SampleRate, start.Channels));
-            await socket.SendAsync(new Seed001Status("Recording started", SessionStatusCodes.SessionStarted, SessionId: clientId));
+                new DeclaredAudioFormat(start.Encoding is null ? null : encoding, start.SampleRate, start.Channels),
+                ResumeWindow: TimeSpan.FromSeconds(owner.Options.ResumeWindowSeconds),
+                Resume: resume is null ? null : resume.Record with { AudioSeconds = resume.AudioSeconds });
+            if (resume is null)
+                await socket.SendAsync(new Seed001Status("Recording started", SessionStatusCodes.SessionStarted, SessionId: clientId));
+            else
+                await ReplayAsync(resume);
             // The client's silence is what times out, not our model load: the clock stops while we start.
             Volatile.Write(ref _starting, true);
             try
@@ -210,6 +241,17 @@ internal sealed partial class Seed001Endpoint(
             _audioSeen = false;
             await socket.SendAsync(new Seed001Status($"Model {_session.Engine} ready", SessionStatusCodes.ModelLoaded, _session.Engine));
             _forwarder = Task.Run(() => ForwardAsync(_session));
+        }
+
+        /// <summary>SESSION_RESUMED, then the finals so far, as they were sent the first time.</summary>
+        private async Task ReplayAsync(Seed001ResumePoint resume)
+        {
+            logger.LogInformation("Session resumed: {Finals} finals, {AudioSeconds:F2} s of audio", resume.Finals.Count, resume.AudioSeconds);
+            await socket.SendAsync(new Seed001Status(
+                $"Session resumed: {resume.Finals.Count} finals so far, {resume.AudioSeconds.ToString("F2", CultureInfo.InvariantCulture)} s of audio",
+                SessionStatusCodes.SessionResumed, SessionId: clientId));
+            foreach (var final in resume.Finals)
+                await socket.SendAsync(new Seed001RecognitionResult(final.Text, true, Iso(DateTimeOffset.UtcNow), final.Confidence, final.Start, final.End));
         }
 
         private async Task AudioAsync(string base64)

@@ -15,11 +15,12 @@ namespace VoiceAspire.Api.Sessions.Redis;
 /// </summary>
 public sealed class RedisTranscriptStore : ITranscriptStore
 {
-    // Bounded append, atomically: refuse past the limit, renew both keys' TTL.
+    // Bounded append, atomically: refuse past the limit, renew both keys' TTL, and the record's updated_at (heartbeat).
     private static readonly RedisScript AppendScript = new("""
         local n = redis.call('LLEN', KEYS[1])
         if n >= tonumber(ARGV[2]) then return -1 end
         n = redis.call('RPUSH', KEYS[1], ARGV[1])
+        if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HSET', KEYS[2], 'updated_at', ARGV[4]) end
         redis.call('EXPIRE', KEYS[1], ARGV[3])
         redis.call('EXPIRE', KEYS[2], ARGV[3])
         return n
@@ -54,17 +55,24 @@ public sealed class RedisTranscriptStore : ITranscriptStore
 
     public static string TranscriptKey(string sessionId) => $"session:{sessionId}:transcript";
 
-    public async ValueTask SaveSessionAsync(SessionRecord record, CancellationToken cancellationToken = default)
+    public ValueTask SaveSessionAsync(SessionRecord record, CancellationToken cancellationToken = default) =>
+        SaveAsync(record, _options.TtlSeconds, cancellationToken);
+
+    public ValueTask RetainAsync(SessionRecord record, TimeSpan window, CancellationToken cancellationToken = default) =>
+        SaveAsync(record, Math.Max(1, (int)Math.Ceiling(window.TotalSeconds)), cancellationToken);
+
+    private async ValueTask SaveAsync(SessionRecord record, int ttlSeconds, CancellationToken cancellationToken)
     {
         RedisValue[] args =
         [
-            _options.TtlSeconds,
+            ttlSeconds,
             "client_id", record.ClientId,
             "engine", record.Engine,
             "config", record.Config,
             "status", record.Status,
-            "created_at", record.CreatedAt.ToString("O", CultureInfo.InvariantCulture),
-            "updated_at", record.UpdatedAt.ToString("O", CultureInfo.InvariantCulture),
+            "created_at", Iso(record.CreatedAt),
+            "updated_at", Iso(record.UpdatedAt),
+            "audio_seconds", record.AudioSeconds.ToString("R", CultureInfo.InvariantCulture),
         ];
         await Call(() => _redis.ScriptEvaluateAsync(SaveScript, [RecordKey(record.SessionId), TranscriptKey(record.SessionId)], args, cancellationToken));
     }
@@ -76,14 +84,15 @@ public sealed class RedisTranscriptStore : ITranscriptStore
         string Field(string name) => hash.TryGetValue(name, out var v) ? v.ToString() ?? "" : "";
         DateTimeOffset Time(string name) =>
             DateTimeOffset.TryParse(Field(name), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : default;
-        return new SessionRecord(sessionId, Field("client_id"), Field("engine"), Field("config"), Field("status"), Time("created_at"), Time("updated_at"));
+        return new SessionRecord(sessionId, Field("client_id"), Field("engine"), Field("config"), Field("status"), Time("created_at"), Time("updated_at"),
+            double.TryParse(Field("audio_seconds"), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) ? seconds : 0);
     }
 
     public async ValueTask AppendAsync(string sessionId, TranscriptSegment segment, CancellationToken cancellationToken = default)
     {
         var sealedSegment = _cipher.Seal(sessionId, JsonSerializer.SerializeToUtf8Bytes(segment, Json));
         var length = await Call(() => _redis.ScriptEvaluateAsync(AppendScript, [TranscriptKey(sessionId), RecordKey(sessionId)],
-            [sealedSegment, _options.MaxSegmentsPerSession, _options.TtlSeconds], cancellationToken));
+            [sealedSegment, _options.MaxSegmentsPerSession, _options.TtlSeconds, Iso(DateTimeOffset.UtcNow)], cancellationToken));
         if (length.Integer < 0)
             throw new SessionException(SessionErrorCodes.BufferOverflow, $"A session keeps at most {_options.MaxSegmentsPerSession} transcript segments.");
     }
@@ -105,6 +114,8 @@ public sealed class RedisTranscriptStore : ITranscriptStore
 
     public async ValueTask DeleteAsync(string sessionId, CancellationToken cancellationToken = default) =>
         await Call(() => _redis.KeyDeleteAsync([RecordKey(sessionId), TranscriptKey(sessionId)], cancellationToken));
+
+    private static string Iso(DateTimeOffset at) => at.ToString("O", CultureInfo.InvariantCulture);
 
     private static async Task<T> Call<T>(Func<Task<T>> command)
     {
