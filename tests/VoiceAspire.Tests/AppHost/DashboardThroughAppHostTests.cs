@@ -61,8 +61,12 @@ public class DashboardThroughAppHostTests(ITestOutputHelper output)
             return spans.Contains("HTTP request") && spans.Contains("inference.stream");
         }, $"the whole trace {traceId}", Patience);
         output.WriteLine($"trace {traceId}: {string.Join(" > ", spans)}");
-        Assert.Equal(["HTTP request", "voiceaspire.session"], spans.Take(2));
-        Assert.Contains("inference.stream", spans);
+        // The request is the root; the session span and the Inference stream come after it, in that order (store
+        // commands such as the resume lookup may come between).
+        var order = spans.ToList();
+        Assert.Equal("HTTP request", order[0]);
+        Assert.True(order.IndexOf("voiceaspire.session") > 0 && order.IndexOf("inference.stream") > order.IndexOf("voiceaspire.session"),
+            string.Join(" > ", order));
         // Each span under the replica that exported it: two processes, one trace.
         Assert.Equal("api", await SpanResourceAsync(browser, "voiceaspire.session"));
         Assert.Equal("inference", await SpanResourceAsync(browser, "inference.stream"));
