@@ -65,6 +65,9 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
     /// <summary>The dashboard's browser URL (token included when one is set); null until started.</summary>
     public Uri? DashboardUrl { get; private set; }
 
+    // What the dashboard itself shows (its resource row, its console): the address without the browser token.
+    private Uri? PlainDashboardUrl => _dashboard is null ? null : Loopback(_dashboard.Url);
+
     /// <summary>Where services send OTLP: <c>--otlp-endpoint</c>, else our dashboard's receiver.</summary>
     public Uri? OtlpEndpoint { get; private set; }
 
@@ -191,7 +194,7 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
             new(DashboardResourceName, DashboardResourceName, "Dashboard",
                 _dashboard is null ? ResourceState.Starting : _stopped == 1 ? ResourceState.Stopped : ResourceState.Running,
                 _dashboard is null ? ResourceHealth.Unknown : ResourceHealth.Healthy,
-                DashboardUrl is null ? [] : [DashboardUrl], 0, Environment.ProcessId, _dashboardStartedAt, null,
+                DashboardUrl is null ? [] : [PlainDashboardUrl!], 0, Environment.ProcessId, _dashboardStartedAt, null,
                 new Dictionary<string, string>
                 {
                     ["otlp"] = OtlpEndpoint?.ToString() ?? "",
@@ -279,7 +282,7 @@ public sealed class StackApplication : IResourceMonitor, IAsyncDisposable
         _dashboardStartedAt = DateTimeOffset.UtcNow;
         DashboardUrl = Options.DashboardToken is null ? Loopback(_dashboard.Url) : new Uri(Loopback(_dashboard.Url), $"/?t={Uri.EscapeDataString(Options.DashboardToken)}");
         OtlpEndpoint = Options.OtlpEndpoint ?? Loopback(_dashboard.OtlpEndpoint);
-        _dashboardLogs.Add($"dashboard on {DashboardUrl}, OTLP to {OtlpEndpoint}", isError: false);
+        _dashboardLogs.Add($"dashboard on {PlainDashboardUrl}, OTLP to {OtlpEndpoint}", isError: false);
     }
 
     // A wildcard bind is reached through loopback from here.

@@ -50,6 +50,7 @@ public class DashboardThroughAppHostTests(ITestOutputHelper output)
         }
         Assert.Contains("Executable", rows["cache"]); // the real redis-server, not the in-memory fallback
         Assert.DoesNotContain("in-memory store", await browser.Page.InnerTextAsync("body"));
+        Assert.DoesNotContain(Token, await browser.Page.ContentAsync()); // the page never shows the browser token
         await browser.ScreenshotAsync("apphost-resources");
 
         // The session's trace: the Api's WebSocket request, the session in it, and the Inference process's span.
