@@ -132,6 +132,16 @@ public class VoiceFlowTests(ApiFixture api)
         }
         using (var bad = await http.PostAsJsonAsync("/api/v1/sessions", new { namespace_id = "not url safe!" }))
             Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var huge = "{\"namespace_id\":\"" + new string('a', 20_000) + "\"}";
+        using (var bad = await http.PostAsync("/api/v1/sessions", new StringContent(huge, System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bad.StatusCode);
+            Assert.Equal("BUFFER_OVERFLOW", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("code").GetString());
+        }
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions") { Content = new StringContent(huge, System.Text.Encoding.UTF8, "application/json") };
+        chunked.Headers.TransferEncodingChunked = true; // no Content-Length: the server stops reading at the limit
+        using (var bad = await http.SendAsync(chunked))
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, bad.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/api/v1/sessions/{Guid.NewGuid()}")).StatusCode);
 
         var id = await CreateSessionAsync(http);

@@ -190,7 +190,7 @@ internal sealed class VoiceEndpoint(
     {
         private SpeechSession? _turn;
         private Task _forwarder = Task.CompletedTask;
-        private bool _turnFailed;
+        private volatile bool _turnFailed; // set by the turn's forwarder too
         private double _turnOffset;
         private bool _respond = true;
         private Task _reply = Task.CompletedTask;
@@ -229,7 +229,13 @@ internal sealed class VoiceEndpoint(
                     await socket.SendAsync(new VoiceStatus("configured", Engine: session.Engine));
                     break;
                 case VoiceProtocol.ClientTypes.Interrupt:
-                    if (_replyCancel is not null) await _replyCancel.CancelAsync();
+                    if (_replyCancel is { } replies)
+                    {
+                        // Every reply still queued or running is dropped; the source is disposed once they have seen it.
+                        _replyCancel = null;
+                        await replies.CancelAsync();
+                        _ = _reply.ContinueWith(_ => replies.Dispose(), TaskScheduler.Default);
+                    }
                     session.Status = VoiceSessionStatus.Listening;
                     await socket.SendAsync(new VoiceStatus("interrupted"));
                     break;
@@ -295,11 +301,16 @@ internal sealed class VoiceEndpoint(
                 await socket.SendAsync(new VoiceStatus("listening"));
                 return;
             }
-            await _reply; // replies go out in turn order
-            _replyCancel?.Dispose();
-            _replyCancel = CancellationTokenSource.CreateLinkedTokenSource(socket.Aborted);
+            // Replies go out in turn order: this one starts when the previous one is done, without holding up the
+            // receive loop (ping, interrupt and the next turn's audio are served meanwhile). ReplyAsync never throws.
+            var previous = _reply;
+            _replyCancel ??= CancellationTokenSource.CreateLinkedTokenSource(socket.Aborted); // one per run of replies; interrupt ends it
             var cancel = _replyCancel.Token;
-            _reply = Task.Run(() => ReplyAsync(transcript, cancel));
+            _reply = Task.Run(async () =>
+            {
+                await previous;
+                await ReplyAsync(transcript, cancel);
+            });
         }
 
         /// <summary>Stops the turn's pipeline session, waits for its last finals, and returns its whole transcript.</summary>

@@ -7,6 +7,9 @@ namespace VoiceAspire.Api.Protocols.Voice;
 /// <summary>The REST side of seed 002: session creation before /ws/voice, and connection stats.</summary>
 internal static class VoiceRestEndpoints
 {
+    /// <summary>A session request is two short fields: anything larger is refused before it is read.</summary>
+    public const int MaxCreateBodyBytes = 16 * 1024;
+
     public static void Map(WebApplication app)
     {
         app.MapPost("/api/v1/sessions", CreateAsync);
@@ -25,6 +28,11 @@ internal static class VoiceRestEndpoints
     private static async Task<IResult> CreateAsync(HttpRequest http, VoiceSessionRegistry sessions, IValidator<CreateVoiceSessionRequest> validator)
     {
         CreateVoiceSessionRequest request;
+        if (http.ContentLength > MaxCreateBodyBytes)
+            return Results.Json(new VoiceError($"The body is larger than {MaxCreateBodyBytes} bytes.", SessionErrorCodes.BufferOverflow), VoiceProtocol.Json, statusCode: 413);
+        // A chunked body has no length up front: Kestrel stops reading it at the same limit.
+        if (http.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = MaxCreateBodyBytes;
         if (http.ContentLength is 0 || (http.ContentLength is null && !http.HasJsonContentType()))
             request = new CreateVoiceSessionRequest();
         else
@@ -32,6 +40,11 @@ internal static class VoiceRestEndpoints
             try
             {
                 request = await http.ReadFromJsonAsync<CreateVoiceSessionRequest>(VoiceProtocol.Json, http.HttpContext.RequestAborted) ?? new();
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return Results.Json(new VoiceError($"The body is larger than {MaxCreateBodyBytes} bytes.", SessionErrorCodes.BufferOverflow),
+                    VoiceProtocol.Json, statusCode: 413);
             }
             catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
             {
