@@ -57,6 +57,10 @@ public static class InferenceStreamProtocol
         public const string Overloaded = "OVERLOADED";
         public const string EngineBusy = "ENGINE_BUSY";
         public const string EngineFailure = "ENGINE_FAILURE";
+        // Remote (cloud) engines: the service refused the key, hit its quota, or failed / dropped the connection.
+        public const string AuthFailed = "AUTH_FAILED";
+        public const string QuotaExceeded = "QUOTA_EXCEEDED";
+        public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
     }
 
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)

@@ -22,4 +22,10 @@ public static class EngineErrorCodes
     public const string EngineFailure = "ENGINE_FAILURE";
     /// <summary>Per-stream settings the engine cannot use (e.g. keywords the model has no tokens for).</summary>
     public const string InvalidOptions = "INVALID_REQUEST";
+    /// <summary>Remote engines: the service refused the configured key or token (HTTP 401/403, Deepgram/Azure auth errors).</summary>
+    public const string AuthFailed = "AUTH_FAILED";
+    /// <summary>Remote engines: the service's rate limit or quota was hit (HTTP 429, quota errors).</summary>
+    public const string QuotaExceeded = "QUOTA_EXCEEDED";
+    /// <summary>Remote engines: the service cannot be reached, answered 5xx, or dropped the connection mid-stream.</summary>
+    public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
 }
