@@ -2,6 +2,7 @@ using FluentValidation;
 using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.AzureSpeech;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -25,6 +26,7 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<OpenWakeWordOptions, OpenWakeWordOptionsValidator>(builder.Configuration, OpenWakeWordOptions.Section);
         services.AddValidatedOptions<SherpaKwsOptions, SherpaKwsOptionsValidator>(builder.Configuration, SherpaKwsOptions.Section);
         services.AddValidatedOptions<LanguageIdOptions, LanguageIdOptionsValidator>(builder.Configuration, LanguageIdOptions.Section);
+        services.AddValidatedOptions<AzureSpeechOptions, AzureSpeechOptionsValidator>(builder.Configuration, AzureSpeechOptions.Section);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
         services.AddPocketSphinxEngine(builder.Configuration);
@@ -32,6 +34,7 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
+        services.AddSingleton<IEngineProvider, AzureSpeechEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();
