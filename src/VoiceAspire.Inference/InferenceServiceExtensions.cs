@@ -3,6 +3,7 @@ using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.AzureSpeech;
+using VoiceAspire.Inference.Engines.OpenAI;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -27,6 +28,7 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<SherpaKwsOptions, SherpaKwsOptionsValidator>(builder.Configuration, SherpaKwsOptions.Section);
         services.AddValidatedOptions<LanguageIdOptions, LanguageIdOptionsValidator>(builder.Configuration, LanguageIdOptions.Section);
         services.AddValidatedOptions<AzureSpeechOptions, AzureSpeechOptionsValidator>(builder.Configuration, AzureSpeechOptions.Section);
+        services.AddValidatedOptions<OpenAIEngineOptions, OpenAIEngineOptionsValidator>(builder.Configuration, OpenAIEngineOptions.Section);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
         services.AddPocketSphinxEngine(builder.Configuration);
@@ -35,6 +37,7 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
         services.AddSingleton<IEngineProvider, AzureSpeechEngineProvider>();
+        services.AddSingleton<IEngineProvider, OpenAIEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();
