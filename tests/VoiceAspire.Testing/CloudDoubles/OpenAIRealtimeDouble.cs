@@ -283,7 +283,8 @@ public sealed class OpenAIRealtimeDouble : IAsyncDisposable
                 for (var w = 0; w < words.Length; w++)
                     await SendAsync(new JsonObject { ["type"] = "conversation.item.input_audio_transcription.delta", ["item_id"] = item, ["content_index"] = 0, ["delta"] = (w == 0 ? "" : " ") + words[w] });
                 await SendAsync(new JsonObject { ["type"] = "conversation.item.input_audio_transcription.completed", ["item_id"] = item, ["content_index"] = 0, ["transcript"] = p.Text,
-                    ["usage"] = new JsonObject { ["type"] = "duration", ["seconds"] = Math.Round(end - p.StartSeconds, 3) } });
+                    ["usage"] = new JsonObject { ["type"] = "tokens", ["input_tokens"] = (int)((end - p.StartSeconds) * 10) + 5, ["output_tokens"] = words.Length + 1,
+                        ["total_tokens"] = (int)((end - p.StartSeconds) * 10) + 6 + words.Length, ["input_token_details"] = new JsonObject { ["text_tokens"] = 5, ["audio_tokens"] = (int)((end - p.StartSeconds) * 10) } } });
             }
             if (commit && !committed)
             {

@@ -36,6 +36,8 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private Task _receiver = Task.CompletedTask;
     private bool _finishing;
     private bool _commitAnswered;
+    private long _upsampledSamples;
+    private double _audioSeconds;
     private volatile EngineException? _failure;
     private int _completed;
 
@@ -131,7 +133,11 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         _upsampled.Clear();
         _upsampler.Flush(_upsampled);
         await AppendAsync(cancellationToken).ConfigureAwait(false);
-        lock (_gate) _finishing = true;
+        lock (_gate)
+        {
+            _finishing = true;
+            _audioSeconds = _upsampledSamples / 24_000.0;
+        }
         await GuardAsync(token => _session.CommitPendingAudioAsync(token), cancellationToken).ConfigureAwait(false);
         _ = WatchResponseAsync();
     }
@@ -139,6 +145,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private async Task AppendAsync(CancellationToken cancellationToken)
     {
         if (_upsampled.Count == 0) return;
+        _upsampledSamples += _upsampled.Count;
         var pcm = Pcm.FromFloat(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_upsampled), PcmEncoding.Int16);
         for (var offset = 0; offset < pcm.Length; offset += MaxAppendBytes)
         {
@@ -211,12 +218,18 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
                 ItemFor(stopped.ItemId).End = stopped.AudioEndTime.TotalSeconds;
                 break;
             case RealtimeServerUpdateInputAudioBufferCommitted committed:
+            {
+                // The answer to Finish's commit: an item server VAD did not stop (no speech_stopped), or one it stopped at the
+                // very end of the audio. (Events lag behind the sender, so "committed after Finish" alone would not tell.)
+                var item = ItemFor(committed.ItemId);
                 lock (_gate)
                 {
                     _awaiting.Add(committed.ItemId);
-                    if (_finishing) _commitAnswered = true;
+                    if (_finishing && (item.End < 0 || item.End >= _audioSeconds - 0.05)) _commitAnswered = true;
+                    if (item.End < 0 && _finishing) item.End = _audioSeconds;   // cut by the commit: it ends with the audio
                 }
                 break;
+            }
             case RealtimeServerUpdateConversationItemInputAudioTranscriptionDelta delta:
             {
                 var item = ItemFor(delta.ItemId);
