@@ -29,3 +29,4 @@ else
 fi
 
 bash "$here/fetch-natives.sh"
+bash "$here/fetch-test-clients.sh"   # official vendor SDKs the tests run against our cloud doubles

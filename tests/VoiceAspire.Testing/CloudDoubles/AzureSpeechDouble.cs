@@ -250,6 +250,9 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
                         _started = false;
                         await SendAsync("turn.start", new { context = new { serviceTag = Guid.NewGuid().ToString("N") } });
                         return null;
+                    case "telemetry":
+                        // The SDK reports its timings after each turn.end (JSON, under the ended turn's id); the service just takes them.
+                        return _configured ? null : "telemetry before speech.config";
                     default:
                         return $"unknown text message Path '{path}'";
                 }
@@ -269,7 +272,7 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
             foreach (var b in headerBytes) if (b > 127) return "binary message headers are not ASCII";
             var headers = ParseHeaders(Encoding.ASCII.GetString(headerBytes).TrimEnd('\r', '\n'), out var headerProblem);
             if (headerProblem is not null) return headerProblem;
-            if (CommonHeaderProblem(headers, "binary") is { } problem) return problem;
+            if (CommonHeaderProblem(headers, "binary", contentTypeRequired: false) is { } problem) return problem;
             if (headers["Path"] != "audio") return $"binary message with Path '{headers["Path"]}' (only audio is binary)";
             var id = headers["X-RequestId"];
             var payload = frame[(2 + headerLength)..];
@@ -285,8 +288,8 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
             }
             if (!_turnHasAudio)
             {
-                if (!headers["Content-Type"].StartsWith("audio/x-wav", StringComparison.OrdinalIgnoreCase))
-                    return $"first audio of the turn has Content-Type {headers["Content-Type"]}, not audio/x-wav";
+                if (!headers.TryGetValue("Content-Type", out var contentType) || !contentType.StartsWith("audio/x-wav", StringComparison.OrdinalIgnoreCase))
+                    return $"first audio of the turn has Content-Type '{contentType}', not audio/x-wav";
                 if (WavHeaderLength(payload.Span, out var wavProblem) is not { } skip) return "first audio of the turn: " + wavProblem;
                 payload = payload[skip..];
                 _turnHasAudio = true;
@@ -376,9 +379,10 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
             return headers;
         }
 
-        private static string? CommonHeaderProblem(Dictionary<string, string> headers, string kind)
+        /// <summary>Path, X-RequestId and X-Timestamp on every message; Content-Type on text ones (the SDK puts it only on a turn's first audio message).</summary>
+        private static string? CommonHeaderProblem(Dictionary<string, string> headers, string kind, bool contentTypeRequired = true)
         {
-            foreach (var name in new[] { "Path", "X-RequestId", "X-Timestamp", "Content-Type" })
+            foreach (var name in contentTypeRequired ? ["Path", "X-RequestId", "X-Timestamp", "Content-Type"] : new[] { "Path", "X-RequestId", "X-Timestamp" })
                 if (!headers.TryGetValue(name, out var value) || value.Length == 0)
                     return $"{kind} message {(headers.TryGetValue("Path", out var p) ? p : "?")} without {name}";
             if (!HexId().IsMatch(headers["X-RequestId"])) return $"X-RequestId '{headers["X-RequestId"]}' is not 32 hex digits";
