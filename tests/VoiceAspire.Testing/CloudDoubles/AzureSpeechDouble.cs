@@ -33,6 +33,14 @@ public sealed class AzureSpeechDoubleOptions
     /// <summary>Also send, with a foreign X-RequestId, phrases a client must ignore (as a previous turn's late messages).</summary>
     public bool SendForeignMessages { get; init; }
 
+    /// <summary>
+    /// End the turn on the service's side (speech.endDetected, turn.end, no flush) once the audio reaches this stream time,
+    /// as the service does at its turn limits; audio still arriving under that turn's id is taken as stream audio but not
+    /// recognized. A client must open a new turn and may replay audio: the double locates a replay in the stream (it must
+    /// equal what was sent there) and counts the new turn's offsets from it.
+    /// </summary>
+    public double? EndTurnAtSeconds { get; init; }
+
     /// <summary>Silence after a phrase's end before the double finalizes it (the service's end-of-utterance wait).</summary>
     public double EndSilenceSeconds { get; init; } = 0.5;
 }
@@ -89,15 +97,22 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
         /// <summary>The X-RequestId of each turn, in order.</summary>
         public List<string> Turns { get; } = [];
 
-        /// <summary>Every PCM byte received (WAV headers removed), all turns.</summary>
+        /// <summary>Every PCM byte received (WAV headers removed), all turns, in arrival order (a replay appears twice).</summary>
         public byte[] Audio { get { lock (_audio) return _audio.ToArray(); } }
+
+        /// <summary>The client's stream as the double reconstructed it: each sample once, replays laid over what they repeat.</summary>
+        public byte[] StreamAudio { get { lock (this) return Timeline.ToArray(); } }
+
+        /// <summary>Start of each turn in the stream (seconds), as located by the double.</summary>
+        public List<double> TurnStarts { get; } = [];
+
+        internal List<byte> Timeline { get; } = [];
 
         /// <summary>Completed when the socket is gone.</summary>
         public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         internal void Log(string message) { lock (_messages) _messages.Add(message); }
         internal void AddAudio(ReadOnlySpan<byte> pcm) { lock (_audio) _audio.Write(pcm); }
-        internal long AudioBytes { get { lock (_audio) return _audio.Length; } }
     }
 
     private void Violation(string what)
@@ -175,8 +190,10 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
         private string? _turn;             // current turn's X-RequestId (between speech.context and the empty audio)
         private bool _turnHasAudio;
         private long _turnStartSample;
-        private long _samples;             // PCM samples received, all turns
+        private long _samples;             // the current turn's write position in the stream (samples)
         private long _turnBytes;
+        private readonly HashSet<string> _endedByService = new(StringComparer.OrdinalIgnoreCase);
+        private bool _endedOnce;
         private readonly HashSet<int> _finalized = [];
         private readonly Dictionary<int, int> _wordsShown = [];
         private bool _started;
@@ -203,7 +220,7 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
                     await socket.CloseAsync(WebSocketCloseStatus.InvalidPayloadData, problem.Length > 120 ? problem[..120] : problem, CancellationToken.None);
                     return;
                 }
-                if (_options.DropAfterSeconds is { } drop && _samples >= drop * SampleRate)
+                if (_options.DropAfterSeconds is { } drop && connection.StreamAudio.Length >= drop * SampleRate * 2)
                 {
                     // What was already sent reaches the client first (an RST can discard unread data), then the link dies.
                     await Task.Delay(300);
@@ -277,13 +294,20 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
             var id = headers["X-RequestId"];
             var payload = frame[(2 + headerLength)..];
             connection.Log(payload.IsEmpty ? $"audio(end) {id}" : $"audio {id}");
+            if (_turn is null && _endedByService.Contains(id))
+            {
+                // Sent before the client saw our turn.end: stream audio all the same, just not recognized in that turn.
+                lock (connection) connection.Timeline.AddRange(payload.Span);
+                connection.AddAudio(payload.Span);
+                return null;
+            }
             if (_turn is null) return "audio outside a turn (no speech.context since the last end of audio)";
             if (!string.Equals(id, _turn, StringComparison.OrdinalIgnoreCase)) return $"audio X-RequestId {id} is not the turn's {_turn}";
 
             if (payload.IsEmpty)
             {
                 if (_turnBytes % 2 != 0) return $"the turn's audio is {_turnBytes} bytes: not whole 16-bit samples";
-                await EndTurnAsync();
+                await EndTurnAsync(flush: true);
                 return null;
             }
             if (!_turnHasAudio)
@@ -293,12 +317,51 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
                 if (WavHeaderLength(payload.Span, out var wavProblem) is not { } skip) return "first audio of the turn: " + wavProblem;
                 payload = payload[skip..];
                 _turnHasAudio = true;
+                _samples = LocateTurn(payload.Span);
+                _turnStartSample = _samples;
+                connection.TurnStarts.Add(_samples / (double)SampleRate);
             }
             connection.AddAudio(payload.Span);
             _turnBytes += payload.Length;
-            _samples = connection.AudioBytes / 2;
+            if (Lay(payload.Span) is { } replayProblem) return replayProblem;
             await RecognizeAsync(endOfAudio: false);
+            if (_options.EndTurnAtSeconds is { } endAt && !_endedOnce && _samples >= endAt * SampleRate)
+            {
+                _endedOnce = true;
+                _endedByService.Add(_turn!);
+                await EndTurnAsync(flush: false);
+            }
             return null;
+        }
+
+        /// <summary>Where a turn's first audio lies in the stream: a replay of earlier audio (the latest exact match of its first 0.1 s within the last minute), else the stream's end.</summary>
+        private long LocateTurn(ReadOnlySpan<byte> first)
+        {
+            lock (connection)
+            {
+                var timeline = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(connection.Timeline);
+                var probe = first[..Math.Min(first.Length & ~1, 3200)];
+                if (probe.Length == 0) return timeline.Length / 2;
+                for (var p = (timeline.Length - probe.Length) & ~1; p >= Math.Max(0, timeline.Length - 60 * SampleRate * 2); p -= 2)
+                    if (timeline.Slice(p, probe.Length).SequenceEqual(probe)) return p / 2;
+                return timeline.Length / 2;
+            }
+        }
+
+        /// <summary>Writes the turn's audio at its stream position: over earlier audio it must be identical (a replay), past it appended.</summary>
+        private string? Lay(ReadOnlySpan<byte> pcm)
+        {
+            lock (connection)
+            {
+                var timeline = connection.Timeline;
+                var at = (int)(_samples * 2);
+                var overlap = Math.Clamp(timeline.Count - at, 0, pcm.Length);
+                if (overlap > 0 && !System.Runtime.InteropServices.CollectionsMarshal.AsSpan(timeline).Slice(at, overlap).SequenceEqual(pcm[..overlap]))
+                    return $"replayed audio at {_samples / (double)SampleRate:F3} s differs from what was sent there";
+                timeline.AddRange(pcm[overlap..]);
+                _samples += pcm.Length / 2;
+                return null;
+            }
         }
 
         /// <summary>Hypotheses for phrases the audio has reached; a phrase for each whose end (plus the silence) has arrived.</summary>
@@ -349,9 +412,11 @@ public sealed partial class AzureSpeechDouble : IAsyncDisposable
             }, requestId);
         }
 
-        private async Task EndTurnAsync()
+        /// <summary>speech.endDetected and turn.end; <paramref name="flush"/> (end of audio) first settles what was heard.</summary>
+        private async Task EndTurnAsync(bool flush)
         {
-            await RecognizeAsync(endOfAudio: true);
+            if (flush) await RecognizeAsync(endOfAudio: true);
+            else _wordsShown.Clear();   // unfinished phrases start over in the next turn
             var turnStart = _turnStartSample / (double)SampleRate;
             if (_started) await SendAsync("speech.endDetected", new { Offset = Ticks(_samples / (double)SampleRate - turnStart) });
             await SendAsync("turn.end", new { });

@@ -94,7 +94,7 @@ public sealed class AzureSpeechEngineTests
     {
         const string token = "eyJhbGciOiJIUzI1NiJ9.e30.signature";
         await using var service = await AzureSpeechDouble.StartAsync(new() { Token = token, Phrases = [new("hello there", 0.2, 0.9)] });
-        var endpoint = new Uri(service.Endpoint, "/speech/recognition/interactive/cognitiveservices/v1");
+        var endpoint = new Uri(service.Endpoint, "/speech/recognition/dictation/cognitiveservices/v1");
         using var engine = Engine(new() { AuthorizationToken = token, Endpoint = endpoint.ToString().Replace("ws://", "http://"), Language = "de-DE" });
 
         await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
@@ -103,11 +103,49 @@ public sealed class AzureSpeechEngineTests
         Assert.Empty(service.Violations);
         Assert.Null(outcome.Error);
         var connection = Assert.Single(service.Connections);
-        Assert.Equal("/speech/recognition/interactive/cognitiveservices/v1", connection.Path);
+        Assert.Equal("/speech/recognition/dictation/cognitiveservices/v1", connection.Path);
         Assert.Equal("?language=de-DE&format=detailed", connection.Query);
         Assert.Equal("Bearer " + token, connection.Headers["Authorization"]);
         Assert.False(connection.Headers.ContainsKey("Ocp-Apim-Subscription-Key"));
         Assert.Equal(["Hello there."], outcome.Events.Finals().Select(f => f.Text));
+    }
+
+    [Fact]
+    public async Task A_turn_the_service_ends_early_is_followed_by_a_new_turn_that_replays_the_unrecognized_audio()
+    {
+        // The service closes the turn at 4 s (after the first phrase, inside the second): the engine opens a new turn
+        // (new X-RequestId, speech.context, WAV header) replaying from the first phrase's end, and maps the new turn's offsets.
+        await using var service = await AzureSpeechDouble.StartAsync(new() { Key = Key, Phrases = JfkPhrases, EndTurnAtSeconds = 4.0 });
+        using var engine = Engine(new() { Key = Key, Endpoint = service.Endpoint.ToString() });
+        var audio = Jfk();
+
+        await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var reader = RemoteStreams.ReadAllAsync(stream, cts.Token);
+        for (var offset = 0; offset < audio.Length; offset += 1600)
+        {
+            await stream.SendAudioAsync(audio.AsMemory(offset, Math.Min(1600, audio.Length - offset)), cts.Token);
+            await Task.Delay(5, cts.Token); // paced, so the service's turn.end reaches the engine while audio still flows
+        }
+        await stream.FinishAsync(cts.Token);
+        var (events, error) = await reader;
+
+        Assert.Empty(service.Violations);
+        Assert.Null(error);
+        var connection = Assert.Single(service.Connections);
+        Assert.Equal(2, connection.Turns.Count);
+        Assert.NotEqual(connection.Turns[0], connection.Turns[1]);
+        Assert.Equal([0, JfkPhrases[0].EndSeconds], connection.TurnStarts);
+        Assert.Equal(1, connection.Messages.Count(m => m.StartsWith("speech.config")));
+        Assert.Contains($"speech.context {connection.Turns[1]}", connection.Messages);
+        Assert.Equal(Pcm.FromFloat(audio, PcmEncoding.Int16), connection.StreamAudio);
+        var finals = events.Finals().ToArray();
+        Assert.Equal(["And so my fellow americans.", "Ask not what your country can do for you ask what you can do for your country."], finals.Select(f => f.Text));
+        for (var i = 0; i < finals.Length; i++)
+        {
+            Assert.Equal(JfkPhrases[i].StartSeconds, finals[i].StartSeconds, 6);
+            Assert.Equal(JfkPhrases[i].EndSeconds, finals[i].EndSeconds, 6);
+        }
     }
 
     [Fact]
@@ -207,6 +245,7 @@ public sealed class AzureSpeechEngineTests
         Assert.False(validator.Validate(new AzureSpeechOptions { Endpoint = "ftp://x/" }).IsValid);
         Assert.False(validator.Validate(new AzureSpeechOptions { Language = "english!" }).IsValid);
         Assert.False(validator.Validate(new AzureSpeechOptions { RecognitionMode = "batch" }).IsValid);
+        Assert.False(validator.Validate(new AzureSpeechOptions { RecognitionMode = "interactive" }).IsValid);
         Assert.False(validator.Validate(new AzureSpeechOptions { ResponseTimeoutSeconds = 0 }).IsValid);
 
         Assert.Equal("wss://westeurope.stt.speech.microsoft.com/speech/recognition/conversation/cognitiveservices/v1?language=en-US&format=detailed",

@@ -28,7 +28,7 @@ public sealed class AzureSpeechOptions
     /// <summary>Recognition language (BCP-47), the <c>language</c> query parameter.</summary>
     public string Language { get; set; } = "en-US";
 
-    /// <summary>interactive, conversation or dictation: the service's recognition mode (path segment).</summary>
+    /// <summary>conversation or dictation: the service's continuous recognition mode (path segment). (interactive ends the turn after one utterance: not for streams.)</summary>
     public string RecognitionMode { get; set; } = "conversation";
 
     /// <summary>A local engine (catalog id or family, e.g. "pocketsphinx") that takes over when the service fails mid-stream; empty: none.</summary>
@@ -83,8 +83,8 @@ public sealed class AzureSpeechOptionsValidator : AbstractValidator<AzureSpeechO
             .WithMessage("Endpoint must be an absolute ws, wss, http or https URL without a query; got '{PropertyValue}'.");
         RuleFor(o => o.Language).NotEmpty().Matches("^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
             .WithMessage("Language must be a BCP-47 tag such as 'en-US'; got '{PropertyValue}'.");
-        RuleFor(o => o.RecognitionMode).Must(m => m is "interactive" or "conversation" or "dictation")
-            .WithMessage("RecognitionMode must be interactive, conversation or dictation; got '{PropertyValue}'.");
+        RuleFor(o => o.RecognitionMode).Must(m => m is "conversation" or "dictation")
+            .WithMessage("RecognitionMode must be conversation or dictation (continuous recognition); got '{PropertyValue}'.");
         RuleFor(o => o.Fallback).MaximumLength(200);
         RuleFor(o => o.ConnectTimeoutSeconds).InclusiveBetween(0.1, 300);
         RuleFor(o => o.ResponseTimeoutSeconds).InclusiveBetween(0.1, 600);

@@ -37,6 +37,8 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
     private volatile bool _turnEnded;
     private bool _wavHeaderPending;
     private long _samplesSent;
+    // Audio since the end of the last phrase (bounded): what a turn the service ended early did not recognize.
+    private readonly UnfinalizedAudio _unrecognized = new(IRecognitionStream.SampleRate, maxSeconds: 60);
     private volatile bool _finishing;
     private volatile EngineException? _failure;
     private int _completed;
@@ -87,16 +89,21 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         if (_finishing) throw new InvalidOperationException("The stream is finished.");
         if (samples.IsEmpty) return;
         if (_turnEnded) await StartTurnAsync(isFirst: false, cancellationToken).ConfigureAwait(false);
+        _unrecognized.Append(samples.Span);
+        await SendPcmAsync(Pcm.FromFloat(samples.Span, PcmEncoding.Int16), cancellationToken).ConfigureAwait(false);
+        _samplesSent += samples.Length;
+    }
 
-        var pcm = Pcm.FromFloat(samples.Span, PcmEncoding.Int16);
+    /// <summary>Audio messages of the current turn (the first with the WAV header), at most 32 KiB of PCM each.</summary>
+    private async ValueTask SendPcmAsync(byte[] pcm, CancellationToken cancellationToken)
+    {
         for (var offset = 0; offset < pcm.Length; offset += MaxAudioBytesPerMessage)
         {
-            var chunk = pcm.AsSpan(offset, Math.Min(MaxAudioBytesPerMessage, pcm.Length - offset));
             var prefix = _wavHeaderPending ? AzureSpeechFrames.WavHeader(IRecognitionStream.SampleRate) : [];
             _wavHeaderPending = false;
-            await SendAsync(AzureSpeechFrames.Audio(_requestId!, prefix, chunk, DateTimeOffset.UtcNow), WebSocketMessageType.Binary, cancellationToken).ConfigureAwait(false);
+            var message = AzureSpeechFrames.Audio(_requestId!, prefix, pcm.AsSpan(offset, Math.Min(MaxAudioBytesPerMessage, pcm.Length - offset)), DateTimeOffset.UtcNow);
+            await SendAsync(message, WebSocketMessageType.Binary, cancellationToken).ConfigureAwait(false);
         }
-        _samplesSent += samples.Length;
     }
 
     public async ValueTask FinishAsync(CancellationToken cancellationToken)
@@ -104,9 +111,11 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         ThrowIfFailed();
         if (_finishing) return;
         _finishing = true;
+        if (_turnEnded && _unrecognized.Count > 0)
+            await StartTurnAsync(isFirst: false, cancellationToken).ConfigureAwait(false); // the service closed the turn early: replay its unrecognized tail
         if (_turnEnded || _samplesSent == 0)
         {
-            // Nothing awaits a result: no audio at all, or the service already closed the turn.
+            // Nothing awaits a result: no audio at all, or the service already closed the turn on recognized audio.
             await CloseAsync().ConfigureAwait(false);
             Complete(null);
             return;
@@ -133,6 +142,11 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         }
     }
 
+    /// <summary>
+    /// A new turn: new X-RequestId, speech.context, and the WAV header on its first audio. After the service ended a
+    /// turn on its own (as the SDK does) the new one starts where the last phrase ended and replays the audio since,
+    /// so its offsets count from there and nothing the service did not recognize is lost.
+    /// </summary>
     private async Task StartTurnAsync(bool isFirst, CancellationToken cancellationToken)
     {
         var requestId = AzureSpeechFrames.NewId();
@@ -140,13 +154,17 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         if (isFirst)
             await SendAsync(AzureSpeechFrames.Text("speech.config", requestId, AzureSpeechFrames.JsonContentType, SpeechConfig(), now),
                 WebSocketMessageType.Text, cancellationToken).ConfigureAwait(false);
-        Volatile.Write(ref _turnStartSample, _samplesSent);
+        var replay = isFirst ? [] : _unrecognized.ToArray();
+        Volatile.Write(ref _turnStartSample, isFirst ? 0 : _unrecognized.StartSample);
         _requestId = requestId;
         _turnEnded = false;
         _wavHeaderPending = true;
         await SendAsync(AzureSpeechFrames.Text("speech.context", requestId, AzureSpeechFrames.JsonContentType, "{}", now),
             WebSocketMessageType.Text, cancellationToken).ConfigureAwait(false);
-        if (!isFirst) _logger.LogInformation("Azure Speech turn {RequestId} opened at {Seconds:F2} s", requestId, _samplesSent / (double)IRecognitionStream.SampleRate);
+        if (isFirst) return;
+        _logger.LogInformation("Azure Speech ended turn early; turn {RequestId} replays {Replay:F2} s from {Seconds:F2} s",
+            requestId, replay.Length / (double)IRecognitionStream.SampleRate, _unrecognized.StartSeconds);
+        await SendPcmAsync(Pcm.FromFloat(replay, PcmEncoding.Int16), cancellationToken).ConfigureAwait(false);
     }
 
     private string SpeechConfig() => JsonSerializer.Serialize(new
@@ -234,6 +252,8 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                 using var json = JsonDocument.Parse(body);
                 var root = json.RootElement;
                 var status = root.TryGetProperty("RecognitionStatus", out var s) ? s.GetString() : null;
+                if (status is "Success" or "NoMatch" or "InitialSilenceTimeout" or "BabbleTimeout")
+                    _unrecognized.Finalized(Times(root, offset).End);   // settled audio: never replayed
                 if (status == "Success")
                 {
                     var (start, end) = Times(root, offset);
@@ -333,5 +353,6 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         await _receiver.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
         _stop.Dispose();
+        _unrecognized.Dispose();
     }
 }
