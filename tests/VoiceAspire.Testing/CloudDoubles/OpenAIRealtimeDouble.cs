@@ -22,6 +22,11 @@ public sealed class OpenAIRealtimeDoubleOptions
     /// <summary>Drop the TCP connection once this much audio has arrived.</summary>
     public double? DropAfterSeconds { get; init; }
 
+    /// <summary>Once this much audio has arrived, send an `error` event with <see cref="ErrorCode"/> (e.g. rate_limit_exceeded) and close (1008), as the service does for fatal errors.</summary>
+    public double? ErrorAfterSeconds { get; init; }
+
+    public string ErrorCode { get; init; } = "rate_limit_exceeded";
+
     /// <summary>server_vad's silence_duration: how long after a phrase's end speech_stopped comes.</summary>
     public double SilenceSeconds { get; init; } = 0.5;
 }
@@ -173,6 +178,12 @@ public sealed class OpenAIRealtimeDouble : IAsyncDisposable
                     owner.Violation(problem);
                     await SendErrorAsync("invalid_request_error", "invalid_value", problem);
                     await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "protocol error", CancellationToken.None);
+                    return;
+                }
+                if (_options.ErrorAfterSeconds is { } failAt && _samples >= failAt * SampleRate)
+                {
+                    await SendErrorAsync(_options.ErrorCode == "rate_limit_exceeded" ? "rate_limit_error" : "invalid_request_error", _options.ErrorCode, "Rate limit reached for requests.");
+                    await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, _options.ErrorCode, CancellationToken.None);
                     return;
                 }
                 if (_options.DropAfterSeconds is { } drop && _samples >= drop * SampleRate)

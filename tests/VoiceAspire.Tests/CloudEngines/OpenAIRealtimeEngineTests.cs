@@ -105,6 +105,20 @@ public sealed class OpenAIRealtimeEngineTests
     }
 
     [Fact]
+    public async Task A_rate_limit_error_event_mid_stream_completes_Events_with_QUOTA_EXCEEDED()
+    {
+        await using var service = await OpenAIRealtimeDouble.StartAsync(new() { ApiKey = ApiKey, Phrases = JfkPhrases, ErrorAfterSeconds = 5 });
+        using var engine = Engine(new() { ApiKey = ApiKey, BaseUrl = service.BaseUrl.ToString() });
+
+        await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
+        var outcome = await RemoteStreams.RunAsync(stream, Jfk());
+
+        Assert.Empty(service.Violations);
+        Assert.Equal(EngineErrorCodes.QuotaExceeded, outcome.Error?.Code);
+        Assert.Equal([JfkPhrases[0].Text], outcome.Events.Finals().Select(f => f.Text));
+    }
+
+    [Fact]
     public async Task A_socket_dropped_mid_stream_completes_Events_with_SERVICE_UNAVAILABLE()
     {
         await using var service = await OpenAIRealtimeDouble.StartAsync(new() { ApiKey = ApiKey, Phrases = JfkPhrases, DropAfterSeconds = 5 });

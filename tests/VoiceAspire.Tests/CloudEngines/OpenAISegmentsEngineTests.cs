@@ -5,6 +5,8 @@ using VoiceAspire.Contracts.Audio;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.OpenAI;
 using VoiceAspire.Inference.Engines.Vad;
+using Microsoft.AspNetCore.Http;
+using VoiceAspire.Testing.CloudDoubles;
 using VoiceAspire.Tests.Support;
 
 namespace VoiceAspire.Tests.CloudEngines;
@@ -109,5 +111,36 @@ public sealed class OpenAISegmentsEngineTests(SegmentsStackFixture service) : IC
         Assert.Equal(EngineErrorCodes.AuthFailed, outcome.Error?.Code);
         Assert.Empty(outcome.Events.Finals());
         Assert.DoesNotContain("not-the-key", outcome.Error!.ToString());
+    }
+}
+
+/// <summary>Segments mode against a transcription endpoint that only answers 429 (rate limited), as OpenAI does.</summary>
+public sealed class OpenAISegmentsQuotaTests
+{
+    [Fact]
+    public async Task HTTP_429_from_audio_transcriptions_completes_Events_with_QUOTA_EXCEEDED()
+    {
+        var requests = 0;
+        await using var service = await LoopbackWebHost.StartAsync(async http =>
+        {
+            Interlocked.Increment(ref requests);
+            Assert.Equal("/v1/audio/transcriptions", http.Request.Path);
+            Assert.StartsWith("multipart/form-data", http.Request.ContentType);
+            http.Response.StatusCode = 429;
+            http.Response.Headers.RetryAfter = "0";
+            await http.Response.WriteAsJsonAsync(new { error = new { message = "Rate limit reached for requests", type = "requests", code = "rate_limit_exceeded" } });
+        });
+        using var engine = OpenAIRealtimeEngineTests.Engine(new()
+        {
+            ApiKey = "sk-test", BaseUrl = new Uri(service.Address, "/v1/").ToString(), Model = "whisper-1", Mode = OpenAIEngineOptions.SegmentsMode,
+        });
+        var audio = SharedData.ReadMono16k(SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav")).File);
+
+        await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
+        var outcome = await RemoteStreams.RunAsync(stream, audio);
+
+        Assert.Equal(EngineErrorCodes.QuotaExceeded, outcome.Error?.Code);
+        Assert.Empty(outcome.Events.Finals());
+        Assert.InRange(requests, 1, 2); // the first utterance, and the client's one retry
     }
 }
