@@ -12,7 +12,7 @@ namespace VoiceAspire.Tests.CloudEngines;
 /// scripts/fetch-test-clients.sh): the double must find nothing wrong in what the real client sends, and the real client
 /// must understand what the double answers. Our engine passing against the double is then worth something.
 /// </summary>
-public sealed class AzureSpeechOfficialSdkTests
+public sealed class AzureSpeechOfficialSdkTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Key = "0123456789abcdef0123456789abcdef";
 
@@ -34,6 +34,8 @@ public sealed class AzureSpeechOfficialSdkTests
             Assert.True(service.Violations.Count == 0, "double found: " + string.Join("; ", service.Violations) + "\n" + log);
             Assert.True(exit == 0, $"node exited {exit}:\n{log}");
             var connection = Assert.Single(service.Connections);
+            output.WriteLine($"SDK upgrade: {connection.Path}{connection.Query}; headers: {string.Join(", ", connection.Headers.Keys.Order())}");
+            output.WriteLine("SDK messages: " + string.Join(" | ", connection.Messages.Where(m => !m.StartsWith("audio ")).Take(8)));
             Assert.Equal(Pcm.FromFloat(audio, PcmEncoding.Int16), connection.Audio);
 
             // The SDK took the double's phrases as recognized speech, with our tick offsets, and ignored the foreign turn.
