@@ -88,3 +88,20 @@ public sealed class CloudFallbackEndToEndTests(ITestOutputHelper output)
         Assert.InRange(local[^1].End!.Value, audio.Length / 16_000.0 - 3, audio.Length / 16_000.0 + 0.1);
     }
 }
+
+/// <summary>Cloud engine options are validated when Inference starts: a bad value stops it with the key named.</summary>
+public sealed class CloudOptionsStartupTests
+{
+    [Theory]
+    [InlineData("Engines__AzureSpeech__Region", "west europe", "Engines:AzureSpeech")]
+    [InlineData("Engines__OpenAI__Mode", "batch", "Engines:OpenAI")]
+    public async Task A_bad_cloud_option_stops_Inference_naming_the_section(string key, string value, string section)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var inference = await ServiceProcess.StartAsync("VoiceAspire.Inference", new Dictionary<string, string> { [key] = value }, TimeSpan.FromSeconds(60));
+        });
+        Assert.Contains(section, error.Message);
+        Assert.Contains(value, error.Message);
+    }
+}
