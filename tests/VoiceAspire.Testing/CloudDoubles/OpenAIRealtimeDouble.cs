@@ -16,6 +16,9 @@ public sealed class OpenAIRealtimeDoubleOptions
     /// <summary>What it transcribes, in seconds of the input audio buffer.</summary>
     public IReadOnlyList<ScriptedPhrase> Phrases { get; init; } = [];
 
+    /// <summary>Transcription models the service knows; a session.update naming another gets an invalid_value error (null: any).</summary>
+    public IReadOnlyList<string>? Models { get; init; }
+
     /// <summary>Refuse every upgrade with this HTTP status (e.g. 429) after the auth check.</summary>
     public int? RejectStatus { get; init; }
 
@@ -152,6 +155,7 @@ public sealed class OpenAIRealtimeDouble : IAsyncDisposable
         private readonly HashSet<int> _started = [], _done = [];
         private readonly Dictionary<int, string> _itemIds = [];
         private bool _configured;
+        private bool _refused;             // a session.update was refused (unknown model)
         private long _samples;            // 24 kHz samples appended, in all
         private long _committedSamples;   // buffer start: samples before it are committed
         private string? _previousItem;
@@ -213,12 +217,21 @@ public sealed class OpenAIRealtimeDouble : IAsyncDisposable
             {
                 case "session.update":
                     if (CheckSession(node!["session"]) is { } sessionProblem) return "session.update: " + sessionProblem;
+                    var model = node["session"]!["audio"]!["input"]!["transcription"]!["model"]!.GetValue<string>();
+                    if (_options.Models is { } models && !models.Contains(model))
+                    {
+                        // A well-formed update the service cannot honour: an error event, the session stays as it was.
+                        await SendErrorAsync("invalid_request_error", "invalid_value", $"Invalid value: '{model}'. Supported values are: {string.Join(", ", models.Select(m => $"'{m}'"))}.");
+                        _refused = true;
+                        return null;
+                    }
                     connection.Session = node!["session"]!.DeepClone();
                     _configured = true;
                     await SendAsync(new JsonObject { ["type"] = "session.updated", ["session"] = node["session"]!.DeepClone() });
                     return null;
                 case "input_audio_buffer.append":
                 {
+                    if (_refused) return null; // the session kept its defaults and transcribes nothing here
                     if (!_configured) return "input_audio_buffer.append before session.update (the session would expect 24 kHz pcm16 by default, but the format must be stated)";
                     var audio = node!["audio"]?.GetValueKind() == JsonValueKind.String ? node["audio"]!.GetValue<string>() : null;
                     if (audio is null) return "input_audio_buffer.append without audio";

@@ -119,6 +119,20 @@ public sealed class OpenAIRealtimeEngineTests
     }
 
     [Fact]
+    public async Task A_session_configuration_the_service_refuses_completes_Events_with_SERVICE_UNAVAILABLE()
+    {
+        await using var service = await OpenAIRealtimeDouble.StartAsync(new() { ApiKey = ApiKey, Phrases = JfkPhrases, Models = ["gpt-4o-transcribe"] });
+        using var engine = Engine(new() { ApiKey = ApiKey, BaseUrl = service.BaseUrl.ToString(), Model = "whisper-9" });
+
+        await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
+        var outcome = await RemoteStreams.RunAsync(stream, Jfk());
+
+        Assert.Equal(EngineErrorCodes.ServiceUnavailable, outcome.Error?.Code);
+        Assert.Contains("whisper-9", outcome.Error!.Message);
+        Assert.Empty(outcome.Events);
+    }
+
+    [Fact]
     public async Task A_socket_dropped_mid_stream_completes_Events_with_SERVICE_UNAVAILABLE()
     {
         await using var service = await OpenAIRealtimeDouble.StartAsync(new() { ApiKey = ApiKey, Phrases = JfkPhrases, DropAfterSeconds = 5 });

@@ -36,6 +36,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private Task _receiver = Task.CompletedTask;
     private bool _finishing;
     private bool _commitAnswered;
+    private bool _sessionAccepted;
     private long _upsampledSamples;
     private double _audioSeconds;
     private volatile EngineException? _failure;
@@ -211,6 +212,9 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     {
         switch (update)
         {
+            case RealtimeServerUpdateSessionUpdated:
+                _sessionAccepted = true;
+                break;
             case RealtimeServerUpdateInputAudioBufferSpeechStarted started:
                 ItemFor(started.ItemId).Start = started.AudioStartTime.TotalSeconds;
                 break;
@@ -277,6 +281,9 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
             _ when error?.Kind is "server_error" => CloudServiceErrors.Unavailable(Service, $"server error {code}: {message}"),
             _ => null,
         };
+        if (fatal is null && !_sessionAccepted)
+            // The answer to our session.update (an unknown model, a language it does not take): nothing would ever be transcribed.
+            fatal = CloudServiceErrors.Unavailable(Service, $"it refused the session configuration ({code}: {message})");
         if (fatal is null)
         {
             _logger.LogWarning("OpenAI realtime error event {Kind} {Code}: {Message}", error?.Kind, code, message);
