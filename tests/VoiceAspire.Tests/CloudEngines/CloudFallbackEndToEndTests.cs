@@ -53,19 +53,7 @@ public sealed class CloudFallbackEndToEndTests(ITestOutputHelper output)
             Assert.DoesNotContain(Key, models.ToString());
         }
 
-        var messages = new List<InferenceMessage>();
-        await using (var client = await InferenceStreamClient.ConnectAsync(InferenceStreamClient.BuildUri(inference.BaseAddress, "azure-speech", "cloud-e2e")))
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            var reader = Task.Run(async () =>
-            {
-                await foreach (var m in client.ReadMessagesAsync(timeout.Token)) messages.Add(m);
-            });
-            for (var offset = 0; offset < audio.Length; offset += 1600)
-                await client.SendAudioAsync(audio.AsMemory(offset, Math.Min(1600, audio.Length - offset)), timeout.Token);
-            await client.FinishAsync(timeout.Token);
-            await reader;
-        }
+        var messages = await StreamAsync(inference, "azure-speech", audio);
         foreach (var m in messages.Where(m => m.Type is not InferenceStreamProtocol.Types.Partial)) output.WriteLine($"{m.Type} {m.Start:F2}-{m.End:F2} {m.Code} {m.Text}{m.Message}");
 
         Assert.Empty(service.Violations);
@@ -86,6 +74,57 @@ public sealed class CloudFallbackEndToEndTests(ITestOutputHelper output)
         Assert.Equal(expectedLocal, string.Join(" ", local.Select(f => f.Text)));
         Assert.All(local, f => Assert.True(f.Start >= replayFrom - 1e-6, $"local final at {f.Start} before the replay point {replayFrom}"));
         Assert.InRange(local[^1].End!.Value, audio.Length / 16_000.0 - 3, audio.Length / 16_000.0 + 0.1);
+    }
+
+    /// <summary>Streams the clip to /v1/stream on <paramref name="engine"/> (100 ms frames), finishes, and returns every message.</summary>
+    private static async Task<List<InferenceMessage>> StreamAsync(ServiceProcess inference, string engine, float[] audio)
+    {
+        var messages = new List<InferenceMessage>();
+        await using (var client = await InferenceStreamClient.ConnectAsync(InferenceStreamClient.BuildUri(inference.BaseAddress, engine, "cloud-e2e")))
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+            var reader = Task.Run(async () =>
+            {
+                await foreach (var m in client.ReadMessagesAsync(timeout.Token)) messages.Add(m);
+            });
+            for (var offset = 0; offset < audio.Length; offset += 1600)
+                await client.SendAudioAsync(audio.AsMemory(offset, Math.Min(1600, audio.Length - offset)), timeout.Token);
+            await client.FinishAsync(timeout.Token);
+            await reader;
+        }
+        return messages;
+    }
+
+    [Fact]
+    public async Task An_OpenAI_rate_limit_mid_stream_continues_on_the_local_engine_from_the_last_endpoint()
+    {
+        const string apiKey = "sk-e2e-0123";
+        var audio = SharedData.ReadMono16k(SharedData.Transcripts.Single(t => t.File.EndsWith("jfk.wav")).File);
+        string expectedLocal;
+        using (var pocketsphinx = PocketSphinxEngine.Load(new() { PoolSize = 1, WarmupDecoders = 1 }))
+            expectedLocal = Recognition.FinalText(Recognition.Direct(pocketsphinx, audio[(int)(JfkPhrases[0].EndSeconds * 16_000)..]));
+
+        await using var service = await OpenAIRealtimeDouble.StartAsync(new() { ApiKey = apiKey, Phrases = JfkPhrases, ErrorAfterSeconds = 5 });
+        await using var inference = await ServiceProcess.StartAsync("VoiceAspire.Inference", new Dictionary<string, string>
+        {
+            ["Engines__OpenAI__ApiKey"] = apiKey,
+            ["Engines__OpenAI__BaseUrl"] = service.BaseUrl.ToString(),
+            ["Engines__OpenAI__Model"] = "gpt-4o-transcribe",
+            ["Engines__OpenAI__Fallback"] = "pocketsphinx",
+        });
+        var messages = await StreamAsync(inference, "openai", audio);
+        foreach (var m in messages.Where(m => m.Type is not InferenceStreamProtocol.Types.Partial)) output.WriteLine($"{m.Type} {m.Start:F2}-{m.End:F2} {m.Code} {m.Text}{m.Message}");
+
+        Assert.Empty(service.Violations);
+        Assert.Equal(InferenceStreamProtocol.Types.Finished, messages[^1].Type);
+        var error = Assert.Single(messages, m => m.Type == InferenceStreamProtocol.Types.Error);
+        Assert.Equal(InferenceStreamProtocol.ErrorCodes.QuotaExceeded, error.Code);
+        Assert.False(error.Fatal);
+        var errorAt = messages.IndexOf(error);
+        var finals = messages.Select((m, i) => (m, i)).Where(x => x.m.Type == InferenceStreamProtocol.Types.Final).ToArray();
+        Assert.Equal(["and so my fellow americans"], finals.Where(x => x.i < errorAt).Select(x => x.m.Text));
+        Assert.NotEmpty(expectedLocal);
+        Assert.Equal(expectedLocal, string.Join(" ", finals.Where(x => x.i > errorAt).Select(x => x.m.Text)));
     }
 }
 

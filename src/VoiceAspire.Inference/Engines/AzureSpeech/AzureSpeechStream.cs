@@ -268,8 +268,8 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                 {
                     Fail(status switch
                     {
-                        "TooManyRequests" => CloudServiceErrors.FromStatus(Service, 429, "speech.phrase status TooManyRequests"),
-                        "Forbidden" or "Unauthorized" => CloudServiceErrors.FromStatus(Service, 401, $"speech.phrase status {status}"),
+                        "TooManyRequests" => CloudServiceErrors.QuotaExceeded(Service, "speech.phrase status TooManyRequests"),
+                        "Forbidden" or "Unauthorized" => CloudServiceErrors.AuthFailed(Service, $"speech.phrase status {status}"),
                         _ => CloudServiceErrors.Unavailable(Service, $"speech.phrase status {status}"),
                     });
                     return true;

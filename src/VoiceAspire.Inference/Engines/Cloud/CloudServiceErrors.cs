@@ -14,13 +14,18 @@ internal static class CloudServiceErrors
         var suffix = string.IsNullOrWhiteSpace(detail) ? "" : $": {detail}";
         return status switch
         {
-            401 or 403 => new EngineException(EngineErrorCodes.AuthFailed,
-                $"{service} refused the configured credentials (HTTP {status}){suffix}.", $"Check the {service} key or token in the configuration.", inner),
-            429 => new EngineException(EngineErrorCodes.QuotaExceeded,
-                $"{service} rate limit or quota reached (HTTP 429){suffix}.", "Retry later, or raise the service's quota.", inner),
+            401 or 403 => AuthFailed(service, $"HTTP {status}{suffix}", inner),
+            429 => QuotaExceeded(service, $"HTTP 429{suffix}", inner),
             _ => Unavailable(service, $"answered HTTP {status}{suffix}", inner),
         };
     }
+
+    /// <param name="why">What the service said: "HTTP 401", "invalid_api_key: ...".</param>
+    public static EngineException AuthFailed(string service, string why, Exception? inner = null) =>
+        new(EngineErrorCodes.AuthFailed, $"{service} refused the configured credentials ({why}).", $"Check the {service} key or token in the configuration.", inner);
+
+    public static EngineException QuotaExceeded(string service, string why, Exception? inner = null) =>
+        new(EngineErrorCodes.QuotaExceeded, $"{service} rate limit or quota reached ({why}).", "Retry later, or raise the service's quota.", inner);
 
     public static EngineException Unavailable(string service, string what, Exception? inner = null) =>
         new(EngineErrorCodes.ServiceUnavailable, $"{service} is unavailable: {what}.", "Check the endpoint and the network; the session falls back to a local engine when one is configured.", inner);
@@ -62,9 +67,9 @@ internal static class CloudServiceErrors
         var what = $"closed the connection mid-stream ({(int?)status ?? 0} {text}".TrimEnd() + ")";
         if (text.Contains("quota", StringComparison.OrdinalIgnoreCase) || text.Contains("throttl", StringComparison.OrdinalIgnoreCase)
             || text.Contains("429", StringComparison.Ordinal))
-            return new EngineException(EngineErrorCodes.QuotaExceeded, $"{service} {what}.", "Retry later, or raise the service's quota.");
+            return QuotaExceeded(service, what);
         if (text.Contains("auth", StringComparison.OrdinalIgnoreCase) || text.Contains("401", StringComparison.Ordinal))
-            return new EngineException(EngineErrorCodes.AuthFailed, $"{service} {what}.", $"Check the {service} key or token in the configuration.");
+            return AuthFailed(service, what);
         return Unavailable(service, what);
     }
 }

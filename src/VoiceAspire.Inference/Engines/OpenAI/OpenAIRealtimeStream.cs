@@ -276,8 +276,8 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         }
         EngineException? fatal = code switch
         {
-            "invalid_api_key" or "authentication_error" or "unauthorized" => CloudServiceErrors.FromStatus(Service, 401, code),
-            "rate_limit_exceeded" or "insufficient_quota" => CloudServiceErrors.FromStatus(Service, 429, code),
+            "invalid_api_key" or "authentication_error" or "unauthorized" => CloudServiceErrors.AuthFailed(Service, $"{code}: {message}"),
+            "rate_limit_exceeded" or "insufficient_quota" => CloudServiceErrors.QuotaExceeded(Service, $"{code}: {message}"),
             _ when error?.Kind is "server_error" => CloudServiceErrors.Unavailable(Service, $"server error {code}: {message}"),
             _ => null,
         };
