@@ -17,8 +17,13 @@ public sealed class ClusterCountersTests
         new(Options.Create(new ClusterMetricsOptions { FlushMilliseconds = 100, InstanceTtlSeconds = instanceTtlSeconds }),
             NullLogger<ClusterCounters>.Instance, redis);
 
-    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server) =>
-        await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
+    /// <summary>A client that keeps retrying when Redis goes away (abortConnect=false), connected before it is returned.</summary>
+    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server)
+    {
+        var client = await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
+        await client.PingAsync();
+        return client;
+    }
 
     [Fact]
     public async Task Two_instances_report_the_same_cluster_totals_and_a_silent_instance_stops_counting_as_active()

@@ -29,8 +29,13 @@ public sealed class RedisStoreWriteBackTests
 
     private static TranscriptSegment Segment(int i) => new($"segment {i}", i, i + 0.5, 0.9f);
 
-    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server) =>
-        await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
+    /// <summary>A client that keeps retrying when Redis goes away (abortConnect=false), connected before it is returned.</summary>
+    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server)
+    {
+        var client = await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
+        await client.PingAsync();
+        return client;
+    }
 
     /// <summary>Runs the store's resync until <paramref name="done"/> (what its background service does every second).</summary>
     private static async Task SyncUntilAsync(RedisTranscriptStore store, Func<Task<bool>> done)
