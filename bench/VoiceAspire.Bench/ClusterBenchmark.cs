@@ -69,11 +69,11 @@ public static class ClusterBenchmark
             Console.WriteLine($"# started: redis :{redis.Port}, inference-0 {inferences[0].BaseAddress} (pid {inferences[0].ProcessId}), " +
                 $"inference-1 {inferences[1].BaseAddress}, api-0 {apis[0].BaseAddress}, api-1 {apis[1].BaseAddress}");
 
-            var run = new Run(killAt);
+            var run = new Run(streams);
             var results = new StreamResult[streams];
-            run.Clock.Restart();
-            var killer = killAt > 0 ? KillLaterAsync(run, inferences[0], killAt) : Task.CompletedTask;
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(seconds + 180)); // bounded, whatever happens
+            // --kill-at counts from when every stream has its engine and starts sending.
+            var killer = killAt > 0 ? KillLaterAsync(run, inferences[0], killAt, limit.Token) : Task.CompletedTask;
             await Task.WhenAll(Enumerable.Range(0, streams).Select(s => Task.Run(async () =>
                 results[s] = await StreamAsync(run, apis[s % 2], s, audios[s % audios.Length], expected[s % audios.Length], engine, limit.Token))));
             await killer;
@@ -89,10 +89,12 @@ public static class ClusterBenchmark
         }
     }
 
-    private sealed class Run(double killAtSeconds)
+    private sealed class Run(int streams)
     {
-        public Stopwatch Clock { get; } = Stopwatch.StartNew();
-        public double KillAtSeconds { get; } = killAtSeconds;
+        private int _ready;
+
+        public Stopwatch Clock { get; } = new();
+        public TaskCompletionSource AllReady { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public double? KilledAt { get; set; }
         public ConcurrentBag<double> PartialBefore { get; } = [];
         public ConcurrentBag<double> PartialAfter { get; } = [];
@@ -102,19 +104,46 @@ public static class ClusterBenchmark
         public ConcurrentDictionary<string, int> Status { get; } = new();
 
         public bool AfterKill => KilledAt is { } at && Clock.Elapsed.TotalSeconds >= at;
+
+        /// <summary>A stream has its engine (or gave up): once all have, the clock starts and they all send.</summary>
+        public void Ready()
+        {
+            if (Interlocked.Increment(ref _ready) != streams) return;
+            Clock.Start();
+            AllReady.TrySetResult();
+        }
     }
 
     private sealed record StreamResult(int Stream, List<string> Expected, List<string> Received, bool Stopped, string? FatalError, double AudioSentSeconds);
 
-    private static async Task KillLaterAsync(Run run, ServiceProcess inference, double at)
+    private static async Task KillLaterAsync(Run run, ServiceProcess inference, double at, CancellationToken cancellationToken)
     {
-        await Task.Delay(TimeSpan.FromSeconds(at));
+        await run.AllReady.Task.WaitAsync(cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(at), cancellationToken);
         inference.Kill();
         run.KilledAt = run.Clock.Elapsed.TotalSeconds;
         Console.WriteLine($"# inference-0 killed (SIGKILL) at {run.KilledAt:F1} s");
     }
 
     private static async Task<StreamResult> StreamAsync(Run run, ServiceProcess api, int s, float[] audio, List<string> expected, string engine, CancellationToken cancellationToken)
+    {
+        var ready = false;
+        try
+        {
+            return await StreamAsync(run, api, s, audio, expected, engine, () => { ready = true; run.Ready(); }, cancellationToken);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return new StreamResult(s, expected, [], false, $"client failed: {e.GetType().Name}: {e.Message.Split('\n')[0]}", 0);
+        }
+        finally
+        {
+            if (!ready) run.Ready();
+        }
+    }
+
+    private static async Task<StreamResult> StreamAsync(Run run, ServiceProcess api, int s, float[] audio, List<string> expected, string engine, Action ready,
+        CancellationToken cancellationToken)
     {
         var pcm = Pcm.FromFloat(audio, PcmEncoding.Int16);
         var chunks = (audio.Length + ChunkSamples - 1) / ChunkSamples;
@@ -153,6 +182,8 @@ public static class ClusterBenchmark
         };
         await client.SendJsonAsync(new { type = "start_recording", engine, encoding = "int16", sample_rate = 16000 });
         await client.WaitForTypeAsync("status", "MODEL_LOADED", TimeSpan.FromSeconds(60));
+        ready();
+        await run.AllReady.Task.WaitAsync(cancellationToken);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lost.Token);
         await Task.Delay(TimeSpan.FromMilliseconds(s * 37 % 1000), CancellationToken.None); // staggered starts
@@ -193,7 +224,7 @@ public static class ClusterBenchmark
     private static void Report(Run run, StreamResult[] results, int streams)
     {
         Console.WriteLine();
-        Console.WriteLine("| stream | audio sent (s) | finals expected | received | matched | lost | extra (dup) | transcript equal | ended |");
+        Console.WriteLine("| stream (api) | audio sent (s) | finals expected | received | matched | lost | extra (dup) | transcript equal | ended |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---|---|");
         int totalExpected = 0, totalReceived = 0, totalLost = 0, totalExtra = 0, totalDuplicated = 0, equal = 0;
         foreach (var r in results)
@@ -210,7 +241,7 @@ public static class ClusterBenchmark
             totalExtra += extra;
             totalDuplicated += duplicated;
             if (same) equal++;
-            Console.WriteLine($"| {r.Stream} | {r.AudioSentSeconds:F1} | {r.Expected.Count} | {r.Received.Count} | {matched} | {lost} | {extra} ({duplicated}) | {(same ? "yes" : "NO")} | {(r.Stopped ? "SESSION_STOPPED" : r.FatalError)} |");
+            Console.WriteLine($"| {r.Stream} (api-{r.Stream % 2}) | {r.AudioSentSeconds:F1} | {r.Expected.Count} | {r.Received.Count} | {matched} | {lost} | {extra} ({duplicated}) | {(same ? "yes" : "NO")} | {(r.Stopped ? "SESSION_STOPPED" : r.FatalError)} |");
         }
         Console.WriteLine();
         Console.WriteLine($"**Totals**: {streams} streams; finals expected {totalExpected}, received {totalReceived}; **lost {totalLost}**, extra {totalExtra} (duplicated {totalDuplicated}); " +
