@@ -143,6 +143,13 @@ public sealed class ClusterCounters
     public async Task<bool> FlushAsync(CancellationToken cancellationToken = default)
     {
         if (_redis is null) return false;
+        if (!_redis.IsConnected)
+        {
+            // Not connected (down, or still connecting): answer at once rather than wait out the command timeout.
+            if (!_failing) _logger.LogWarning("Cluster counters cannot reach Redis, counting locally until it is back");
+            _failing = true;
+            return false;
+        }
         await _flushGate.WaitAsync(cancellationToken);
         try
         {
