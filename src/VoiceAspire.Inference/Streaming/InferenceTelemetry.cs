@@ -22,6 +22,7 @@ public sealed class InferenceTelemetry : IDisposable
         RealTimeFactor = _meter.CreateHistogram<double>("voiceaspire.inference.engine.rtf", "1", "Engine processing time over audio duration, per batch.");
         EngineDuration = _meter.CreateHistogram<double>("voiceaspire.inference.engine.duration", "s", "Engine processing time per batch of audio, by engine.");
         Events = _meter.CreateCounter<long>("voiceaspire.inference.events", "{event}", "Recognition events sent, by type.");
+        Fallbacks = _meter.CreateCounter<long>("voiceaspire.inference.fallbacks", "{session}", "Cloud engine sessions moved to their local fallback, by engine and error code.");
         _meter.CreateObservableGauge("voiceaspire.inference.queue.pending", () => queue.Pending, "{item}", "Engine work items waiting for a thread.");
         _meter.CreateObservableGauge("voiceaspire.inference.queue.busy", () => queue.Busy, "{thread}", "Engine threads running.");
     }
@@ -33,6 +34,7 @@ public sealed class InferenceTelemetry : IDisposable
     public Histogram<double> RealTimeFactor { get; }
     public Histogram<double> EngineDuration { get; }
     public Counter<long> Events { get; }
+    public Counter<long> Fallbacks { get; }
 
     public void Dispose() => _meter.Dispose();
 }
