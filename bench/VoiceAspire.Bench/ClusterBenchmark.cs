@@ -3,11 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using VoiceAspire.Contracts.Audio;
-using VoiceAspire.Inference;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Testing;
 
@@ -251,7 +247,7 @@ public static class ClusterBenchmark
         Console.WriteLine("|---|---:|---:|---:|---:|");
         foreach (var (name, values) in new[] { ("partial, before the kill", run.PartialBefore), ("partial, after the kill", run.PartialAfter),
                      ("final, before the kill", run.FinalBefore), ("final, after the kill", run.FinalAfter) })
-            Console.WriteLine($"| {name} | {values.Count} | {P(values, .5)} | {P(values, .95)} | {P(values, .99)} |");
+            Console.WriteLine($"| {name} | {values.Count} | {LatencyBenchmark.P(values, .5)} | {LatencyBenchmark.P(values, .95)} | {LatencyBenchmark.P(values, .99)} |");
         Console.WriteLine();
         Console.WriteLine($"errors by code: {(run.Errors.IsEmpty ? "none" : string.Join(", ", run.Errors.OrderBy(e => e.Key).Select(e => $"{e.Key} {e.Value}")))}");
         Console.WriteLine($"failover status events: {(run.Status.IsEmpty ? "none" : string.Join(", ", run.Status.OrderBy(e => e.Key).Select(e => $"{e.Key} {e.Value}")))}");
@@ -273,13 +269,6 @@ public static class ClusterBenchmark
             Console.WriteLine($"api-{i} /api/v1/metrics: scope {m.GetProperty("scope")}, instances {m.GetProperty("instances")}, total sessions {m.GetProperty("total_sessions")}, " +
                 $"active connections {m.GetProperty("active_connections")}, errors {m.GetProperty("errors_by_code")}, store {m.GetProperty("store")}");
         }
-    }
-
-    private static string P(ConcurrentBag<double> values, double q)
-    {
-        if (values.IsEmpty) return "–";
-        var sorted = values.Order().ToArray();
-        return (sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)] * 1000).ToString("F0");
     }
 
     /// <summary>Length of the longest common subsequence of two lists of final texts.</summary>
@@ -323,12 +312,8 @@ public static class ClusterBenchmark
 
     private static async Task<List<string>[]> ExpectedAsync(string engine, string sharedModels, float[][] audios)
     {
-        var builder = Host.CreateApplicationBuilder([]);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration["Engines:SherpaOnnx:ModelPaths:0"] = sharedModels;
-        builder.AddInference();
-        using var host = builder.Build();
-        var direct = await host.Services.GetRequiredService<EngineCatalog>().GetAsync(engine);
+        var (host, direct) = await LatencyBenchmark.DirectEngineAsync(engine, sharedModels);
+        using var _ = host;
         return await Task.WhenAll(audios.Select(audio => Task.Run(() =>
         {
             using var stream = direct.CreateStream();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Sessions;
 using VoiceAspire.Api.Sessions.Metrics;
 using VoiceAspire.Redis;
+using VoiceAspire.Tests.Redis;
 
 namespace VoiceAspire.Tests.Metrics;
 
@@ -17,13 +18,7 @@ public sealed class ClusterCountersTests
         new(Options.Create(new ClusterMetricsOptions { FlushMilliseconds = 100, InstanceTtlSeconds = instanceTtlSeconds }),
             NullLogger<ClusterCounters>.Instance, redis);
 
-    /// <summary>A client that keeps retrying when Redis goes away (abortConnect=false), connected before it is returned.</summary>
-    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server)
-    {
-        var client = await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
-        await client.PingAsync();
-        return client;
-    }
+    private static Task<RedisClient> ConnectAsync(RedisServerProcess server) => RedisServerFixture.ConnectRetryingAsync(server);
 
     [Fact]
     public async Task Two_instances_report_the_same_cluster_totals_and_a_silent_instance_stops_counting_as_active()

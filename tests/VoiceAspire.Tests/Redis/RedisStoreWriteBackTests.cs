@@ -29,13 +29,7 @@ public sealed class RedisStoreWriteBackTests
 
     private static TranscriptSegment Segment(int i) => new($"segment {i}", i, i + 0.5, 0.9f);
 
-    /// <summary>A client that keeps retrying when Redis goes away (abortConnect=false), connected before it is returned.</summary>
-    private static async Task<RedisClient> ConnectAsync(RedisServerProcess server)
-    {
-        var client = await RedisClient.ConnectAsync(server.ConnectionString + ",syncTimeout=1000,abortConnect=false");
-        await client.PingAsync();
-        return client;
-    }
+    private static Task<RedisClient> ConnectAsync(RedisServerProcess server) => RedisServerFixture.ConnectRetryingAsync(server);
 
     /// <summary>Runs the store's resync until <paramref name="done"/> (what its background service does every second).</summary>
     private static async Task SyncUntilAsync(RedisTranscriptStore store, Func<Task<bool>> done)
