@@ -143,6 +143,34 @@ public sealed class RedisStoreWriteBackTests
     }
 
     [Fact]
+    public async Task A_session_retained_and_resumed_on_this_instance_while_redis_is_down_stays_live_and_is_written_back_whole()
+    {
+        await using var server = await RedisServerProcess.StartAsync();
+        await using var client = await ConnectAsync(server);
+        var store = Store(client);
+        var id = $"h-{Guid.NewGuid():N}";
+        await store.SaveSessionAsync(Active(id));
+        await store.AppendAsync(id, Segment(0));
+        await server.KillAsync();
+        await store.AppendAsync(id, Segment(1));
+        await store.RetainAsync(Active(id) with { Status = SessionRecordStatus.Resumable, AudioSeconds = 2 }, TimeSpan.FromSeconds(300));
+
+        // The client comes back to this instance before Redis does: the lookup finds the retained session here.
+        var found = await store.GetSessionAsync(id);
+        Assert.Equal(SessionRecordStatus.Resumable, found?.Status);
+        Assert.Equal(2, (await store.GetAsync(id)).Count);
+        await store.SaveSessionAsync(Active(id, audioSeconds: 2));
+        await store.AppendAsync(id, Segment(2));
+
+        await server.RestartAsync();
+        await SyncUntilAsync(store, () => Task.FromResult(store.DirtySessions == 0));
+        Assert.Equal(1, store.LiveSessions); // still live: not forgotten as the retained session it was
+        Assert.Equal(Enumerable.Range(0, 3).Select(i => $"segment {i}"), await StoredTextsAsync(client, id));
+        Assert.Equal(SessionRecordStatus.Active, (string?)(await client.HashGetAllAsync(RedisTranscriptStore.RecordKey(id)))["status"]);
+        Assert.True((await client.KeyTimeToLiveAsync(RedisTranscriptStore.RecordKey(id)))!.Value.TotalSeconds > 300);
+    }
+
+    [Fact]
     public async Task The_mirror_and_the_pending_deletes_are_bounded_and_what_they_drop_is_counted()
     {
         await using var server = await RedisServerProcess.StartAsync();

@@ -137,6 +137,7 @@ public sealed class RedisTranscriptStore : ITranscriptStore
         {
             live.Record = record;
             live.TtlSeconds = _options.TtlSeconds;
+            if (record.Status == SessionRecordStatus.Active) live.ForgetAt = null; // resumed here before Redis had it: live again
             if (!live.Dirty && !await TrySaveLiveAsync(live, cancellationToken)) MarkDirty(live, "record");
         }
         finally
@@ -222,7 +223,7 @@ public sealed class RedisTranscriptStore : ITranscriptStore
             await live.Gate.WaitAsync(cancellationToken);
             try
             {
-                if (_live.ContainsKey(sessionId)) // not evicted or forgotten meanwhile
+                if (_live.TryGetValue(sessionId, out var current) && current == live) // not evicted or forgotten meanwhile
                 {
                     if (live.Segments.Count >= _options.MaxSegmentsPerSession)
                         throw new SessionException(SessionErrorCodes.BufferOverflow, $"A session keeps at most {_options.MaxSegmentsPerSession} transcript segments.");
@@ -348,7 +349,7 @@ public sealed class RedisTranscriptStore : ITranscriptStore
                 await live.Gate.WaitAsync(cancellationToken);
                 try
                 {
-                    if (!live.Dirty || !_live.ContainsKey(live.Id)) continue;
+                    if (!live.Dirty || !_live.TryGetValue(live.Id, out var current) || current != live) continue;
                     var record = RecordFields(live.Record);
                     RedisValue[] args = [live.TtlSeconds, record.Length, .. record, .. live.Segments.Select(s => (RedisValue)s)];
                     await Call(() => _redis.ScriptEvaluateAsync(RewriteScript, [RecordKey(live.Id), TranscriptKey(live.Id)], args, cancellationToken));
