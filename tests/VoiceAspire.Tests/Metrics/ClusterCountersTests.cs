@@ -72,6 +72,16 @@ public sealed class ClusterCountersTests
         Assert.Equal(6, alone.Total(CounterFields.Sessions));
         Assert.True(await clientA.KeyTimeToLiveAsync(ClusterCounters.InstanceKey(a.InstanceId)) is { TotalSeconds: > 0 and <= 2 });
         Assert.False(await clientA.KeyExistsAsync(ClusterCounters.InstanceKey(b.InstanceId)));
+
+        // A clean shutdown takes the instance out at once, its totals kept.
+        a.Increment(CounterFields.Sessions + "seed001");
+        await a.RetireAsync();
+        Assert.False(await clientA.KeyExistsAsync(ClusterCounters.InstanceKey(a.InstanceId)));
+        var reader = Counters(clientB);
+        var retired = await reader.SnapshotAsync();
+        Assert.Equal(1, retired.Instances); // only the reader itself
+        Assert.Equal(7, retired.Total(CounterFields.Sessions));
+        Assert.Equal(0, retired.ActiveNow(CounterFields.Connections));
     }
 
     [Fact]

@@ -197,6 +197,22 @@ public sealed class ClusterCounters
     }
 
     /// <summary>
+    /// A clean shutdown: the last totals out, then this instance's gauges removed at once (a crash leaves them to expire).
+    /// </summary>
+    public async Task RetireAsync(CancellationToken cancellationToken = default)
+    {
+        if (_redis is null || !await FlushAsync(cancellationToken)) return;
+        try
+        {
+            await _redis.KeyDeleteAsync([InstanceKey(InstanceId)], cancellationToken);
+        }
+        catch (RedisException)
+        {
+            // It expires within the instance TTL anyway.
+        }
+    }
+
+    /// <summary>
     /// The cluster's figures: this instance's counts flushed first, then the totals and every live instance's gauges
     /// read from Redis. Without Redis, or while it is down, this process's own figures (scope "process", with a note).
     /// </summary>
@@ -292,11 +308,11 @@ internal sealed class ClusterCountersFlusher(ClusterCounters counters, IOptions<
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // Last counts out, best effort; the instance's gauges expire on their own.
+        // Last counts out and this instance's gauges gone, best effort (they would expire on their own).
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
         try
         {
-            await counters.FlushAsync(timeout.Token);
+            await counters.RetireAsync(timeout.Token);
         }
         catch (OperationCanceledException)
         {
