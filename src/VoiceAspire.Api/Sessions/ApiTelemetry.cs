@@ -19,11 +19,11 @@ public sealed class ApiTelemetry : IDisposable
     private readonly Meter _meter;
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _sessions;
-    private readonly Histogram<double> _duration;
+    private readonly SampledHistogram _duration;
     private readonly Counter<long> _errors;
     private readonly UpDownCounter<long> _connectionsActive;
     private readonly Counter<long> _connections;
-    private readonly Histogram<double> _connectionDuration;
+    private readonly SampledHistogram _connectionDuration;
 
     public ApiTelemetry(IMeterFactory meterFactory, ClusterCounters? counters = null)
     {
@@ -31,16 +31,16 @@ public sealed class ApiTelemetry : IDisposable
         _meter = meterFactory.Create(Name);
         _active = _meter.CreateUpDownCounter<long>("voiceaspire.api.sessions.active", "{session}", "Sessions open now, by dialect.");
         _sessions = _meter.CreateCounter<long>("voiceaspire.api.sessions", "{session}", "Sessions started, by dialect.");
-        _duration = _meter.CreateHistogram<double>("voiceaspire.api.session.duration", "s", "How long sessions lasted.");
+        _duration = new SampledHistogram(_meter.CreateHistogram<double>("voiceaspire.api.session.duration", "s", "How long sessions lasted."));
         _errors = _meter.CreateCounter<long>("voiceaspire.api.errors", "{error}", "Errors reported to clients, by code and dialect.");
         _connectionsActive = _meter.CreateUpDownCounter<long>("voiceaspire.api.connections.active", "{connection}", "Client connections open now, by dialect.");
         _connections = _meter.CreateCounter<long>("voiceaspire.api.connections", "{connection}", "Client connections accepted, by dialect.");
-        _connectionDuration = _meter.CreateHistogram<double>("voiceaspire.api.connection.duration", "s", "How long client connections lasted, by dialect.");
+        _connectionDuration = new SampledHistogram(_meter.CreateHistogram<double>("voiceaspire.api.connection.duration", "s", "How long client connections lasted, by dialect."));
         BytesIn = _meter.CreateCounter<long>("voiceaspire.api.audio.bytes", "By", "Audio bytes received from clients.");
         AudioSeconds = _meter.CreateCounter<double>("voiceaspire.api.audio.duration", "s", "Audio forwarded to recognition, at 16 kHz.");
         Transcripts = _meter.CreateCounter<long>("voiceaspire.api.transcripts", "{result}", "Partial and final results, by kind.");
-        PartialLatency = new LatencyRecorder(_meter.CreateHistogram<double>("voiceaspire.api.latency.partial", "s", "Audio sent to Inference → first partial covering it."));
-        FinalLatency = new LatencyRecorder(_meter.CreateHistogram<double>("voiceaspire.api.latency.final", "s", "End of an utterance's audio sent → its final."));
+        PartialLatency = new SampledHistogram(_meter.CreateHistogram<double>("voiceaspire.api.latency.partial", "s", "Audio sent to Inference → first partial covering it."));
+        FinalLatency = new SampledHistogram(_meter.CreateHistogram<double>("voiceaspire.api.latency.final", "s", "End of an utterance's audio sent → its final."));
         Detections = _meter.CreateCounter<long>("voiceaspire.api.wake.detections", "{detection}", "Wake-word detections, by keyword.");
         LanguageProcessing = _meter.CreateHistogram<double>("voiceaspire.api.language.processing.duration", "s",
             "Language identification: buffer complete → answer, by language.");
@@ -66,8 +66,14 @@ public sealed class ApiTelemetry : IDisposable
     public Counter<long> BytesIn { get; }
     public Counter<double> AudioSeconds { get; }
     public Counter<long> Transcripts { get; }
-    public LatencyRecorder PartialLatency { get; }
-    public LatencyRecorder FinalLatency { get; }
+    public SampledHistogram PartialLatency { get; }
+    public SampledHistogram FinalLatency { get; }
+
+    /// <summary>This process's recent session durations (the histogram is voiceaspire.api.session.duration).</summary>
+    public SampleSummary SessionDurations() => _duration.Summary();
+
+    /// <summary>This process's recent connection durations (the histogram is voiceaspire.api.connection.duration).</summary>
+    public SampleSummary ConnectionDurations() => _connectionDuration.Summary();
     public Counter<long> Detections { get; }
     public Histogram<double> LanguageProcessing { get; }
 
@@ -135,33 +141,33 @@ public sealed class ApiTelemetry : IDisposable
 }
 
 /// <summary>
-/// A latency histogram that also keeps this process's recent samples (the last <see cref="MaxSamples"/>, bounded) for
+/// A histogram (seconds) that also keeps this process's recent samples (the last <see cref="MaxSamples"/>, bounded) for
 /// the percentiles of GET /api/v1/metrics.
 /// </summary>
-public sealed class LatencyRecorder(Histogram<double> histogram)
+public sealed class SampledHistogram(Histogram<double> histogram)
 {
     public const int MaxSamples = 4096;
     private readonly double[] _ring = new double[MaxSamples];
     private long _count;
 
-    public void Record(double seconds)
+    public void Record(double seconds, params ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
-        histogram.Record(seconds);
+        histogram.Record(seconds, tags);
         var n = Interlocked.Increment(ref _count);
         Volatile.Write(ref _ring[(n - 1) % MaxSamples], seconds);
     }
 
     /// <summary>Count recorded so far and percentiles (ms) of the recent samples; null percentiles when there are none.</summary>
-    public LatencySummary Summary()
+    public SampleSummary Summary()
     {
         var count = Interlocked.Read(ref _count);
         var samples = _ring.Take((int)Math.Min(count, MaxSamples)).Order().ToArray();
         double? At(double q) => samples.Length == 0 ? null : Math.Round(samples[(int)Math.Min(samples.Length - 1, q * samples.Length)] * 1000, 1);
-        return new LatencySummary(count, samples.Length, At(0.5), At(0.95), At(0.99));
+        return new SampleSummary(count, samples.Length, At(0.5), At(0.95), At(0.99));
     }
 }
 
-public sealed record LatencySummary(long Count, int Samples, double? P50Ms, double? P95Ms, double? P99Ms);
+public sealed record SampleSummary(long Count, int Samples, double? P50Ms, double? P95Ms, double? P99Ms);
 
 /// <summary>Names of the shared counters' fields: a prefix, then the dialect (and for errors, the code).</summary>
 public static class CounterFields

@@ -52,6 +52,9 @@ public sealed class ApiMetricsEndpointTests(ApiFixture api)
         var final = after.GetProperty("latency").GetProperty("final");
         Assert.True(final.GetProperty("count").GetInt64() > before.GetProperty("latency").GetProperty("final").GetProperty("count").GetInt64());
         Assert.True(final.GetProperty("p50_ms").GetDouble() > 0);
+        var connections = after.GetProperty("durations").GetProperty("connections");
+        Assert.True(connections.GetProperty("count").GetInt64() > before.GetProperty("durations").GetProperty("connections").GetProperty("count").GetInt64());
+        Assert.True(connections.GetProperty("p50_ms").GetDouble() > 0);
     }
 
     private static long Count(JsonElement metrics, string property, string key) =>

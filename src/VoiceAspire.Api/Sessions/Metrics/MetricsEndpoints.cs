@@ -40,6 +40,7 @@ public static class MetricsEndpoints
         s.Total(CounterFields.Sessions), s.TotalsBy(CounterFields.Sessions),
         s.Total(CounterFields.Errors), CounterFields.ErrorsByCode(s), CounterFields.ErrorsByDialect(s),
         new LatencyFigures(ClusterScope.Process, telemetry.PartialLatency.Summary(), telemetry.FinalLatency.Summary()),
+        new DurationFigures(ClusterScope.Process, telemetry.ConnectionDurations(), telemetry.SessionDurations()),
         store is RedisTranscriptStore redis
             ? new StoreFigures("redis", redis.LiveSessions, redis.DirtySessions, redis.PendingDeletes, redis.Rewrites, redis.Dropped, counters.Resyncs)
             : new StoreFigures("memory", null, null, null, null, null, null));
@@ -52,10 +53,13 @@ public sealed record ApiMetrics(
     long TotalConnections, IReadOnlyDictionary<string, long> TotalConnectionsByDialect,
     long TotalSessions, IReadOnlyDictionary<string, long> TotalSessionsByDialect,
     long TotalErrors, IReadOnlyDictionary<string, long> ErrorsByCode, IReadOnlyDictionary<string, long> ErrorsByDialect,
-    LatencyFigures Latency, StoreFigures Store);
+    LatencyFigures Latency, DurationFigures Durations, StoreFigures Store);
 
 /// <summary>Transcript latency of this process's recent results (ms).</summary>
-public sealed record LatencyFigures(string Scope, LatencySummary Partial, LatencySummary Final);
+public sealed record LatencyFigures(string Scope, SampleSummary Partial, SampleSummary Final);
+
+/// <summary>How long this process's recent connections and sessions lasted (ms).</summary>
+public sealed record DurationFigures(string Scope, SampleSummary Connections, SampleSummary Sessions);
 
 /// <summary>
 /// The session store: live sessions this process mirrors, those waiting to be written back to Redis, deletes waiting,
