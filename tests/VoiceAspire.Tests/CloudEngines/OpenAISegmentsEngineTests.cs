@@ -144,3 +144,61 @@ public sealed class OpenAISegmentsQuotaTests
         Assert.InRange(requests, 1, 2); // the first utterance, and the client's one retry
     }
 }
+
+/// <summary>Where segments mode cuts, checked against a transcription endpoint that answers with the length of the WAV it got.</summary>
+public sealed class OpenAISegmentsCuttingTests
+{
+    [Fact]
+    public async Task Long_utterances_are_cut_at_MaxUtteranceSeconds_and_the_pieces_tile_each_VAD_segment()
+    {
+        await using var service = await LoopbackWebHost.StartAsync(async http =>
+        {
+            // A stand-in transcription service: multipart with file and model, Bearer auth; "text" = samples received.
+            if (http.Request.Headers.Authorization != "Bearer sk-cut") { http.Response.StatusCode = 401; return; }
+            var form = await http.Request.ReadFormAsync();
+            var file = form.Files["file"];
+            if (file is null || form["model"] != "whisper-1") { http.Response.StatusCode = 400; return; }
+            using var body = new MemoryStream();
+            await file.CopyToAsync(body);
+            var wav = WavFile.Parse(body.ToArray());
+            await http.Response.WriteAsJsonAsync(new { text = wav.SampleRate == 16_000 && wav.Channels == 1 ? wav.Samples.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : "bad format" });
+        });
+        using var engine = OpenAIRealtimeEngineTests.Engine(new()
+        {
+            ApiKey = "sk-cut", BaseUrl = new Uri(service.Address, "/v1/").ToString(), Model = "whisper-1",
+            Mode = OpenAIEngineOptions.SegmentsMode, MaxUtteranceSeconds = 2,
+        });
+        var audio = SharedData.ReadMono16k(SharedData.Transcripts.Single(t => t.File.EndsWith("0870.wav")).File);
+
+        await using var stream = await engine.OpenStreamAsync(CancellationToken.None);
+        var outcome = await RemoteStreams.RunAsync(stream, audio, chunkSamples: 800);
+        Assert.Null(outcome.Error);
+
+        var segments = new List<RecognitionEvent>();
+        using (var vad = new SileroVad(new SileroVadOptions()))
+        using (var detector = vad.CreateDetector())
+        {
+            for (var offset = 0; offset < audio.Length; offset += 800)
+                detector.AcceptAudio(audio.AsSpan(offset, Math.Min(800, audio.Length - offset)), segments);
+            detector.Finish(segments);
+        }
+        var speech = segments.Where(s => s.Kind == RecognitionEventKind.SpeechEnded).ToArray();
+        Assert.Contains(speech, s => s.EndSeconds - s.StartSeconds > 2.5); // something long enough to be cut
+
+        var pieces = outcome.Events.Finals().ToArray();
+        Assert.All(pieces, p =>
+        {
+            Assert.Equal(Math.Round((p.EndSeconds - p.StartSeconds) * 16_000), double.Parse(p.Text, System.Globalization.CultureInfo.InvariantCulture));
+            Assert.True(p.EndSeconds - p.StartSeconds <= 2.0 + 800 / 16_000.0, $"a piece of {p.EndSeconds - p.StartSeconds:F2} s");
+        });
+        foreach (var s in speech)
+        {
+            var inside = pieces.Where(p => p.StartSeconds >= s.StartSeconds - 1e-6 && p.StartSeconds < s.EndSeconds).ToArray();
+            Assert.NotEmpty(inside);
+            Assert.Equal(s.StartSeconds, inside[0].StartSeconds, 4);
+            for (var i = 1; i < inside.Length; i++) Assert.Equal(inside[i - 1].EndSeconds, inside[i].StartSeconds, 6);
+            Assert.True(inside[^1].EndSeconds >= s.EndSeconds - 1e-4, $"speech {s.StartSeconds:F2}–{s.EndSeconds:F2} s covered only to {inside[^1].EndSeconds:F2} s");
+        }
+        Assert.True(pieces.Length > speech.Length);
+    }
+}
