@@ -298,7 +298,11 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         bool done;
         lock (_gate)
         {
-            if (itemId is not null) _awaiting.Remove(itemId);
+            if (itemId is not null)
+            {
+                _awaiting.Remove(itemId);
+                _items.Remove(itemId);   // a long session keeps only the items still in flight
+            }
             done = _finishing && _commitAnswered && _awaiting.Count == 0;
         }
         if (!done) return false;
