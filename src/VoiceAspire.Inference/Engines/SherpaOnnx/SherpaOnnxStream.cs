@@ -10,7 +10,7 @@ namespace VoiceAspire.Inference.Engines.SherpaOnnx;
 /// decode step (never after a batch of them), so where utterances split, and therefore the text,
 /// does not depend on how the caller chunks the audio.
 /// </summary>
-internal sealed class SherpaOnnxStream : IRecognitionStream
+internal sealed class SherpaOnnxStream : IFinalizableStream
 {
     // The zipformer's frame shift after 4x subsampling: a token's timestamp marks a 40 ms frame.
     private const double TokenFrameSeconds = 0.04;
@@ -52,6 +52,16 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         SherpaOnnxNative.FinishInput(_stream, _engine.Options.TailPaddingSeconds);
         DecodeReady(events);
         EmitFinal(events);
+    }
+
+    /// <summary>Decodes what is ready, reports it as the utterance's final and starts the next (no tail padding: the stream goes on).</summary>
+    public void FinalizeUtterance(ICollection<RecognitionEvent> events)
+    {
+        ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
+        if (_finished) return;
+        DecodeReady(events);
+        EmitFinal(events);
+        SherpaOnnxNative.SherpaOnnxOnlineStreamReset(_engine.Recognizer, _stream);
     }
 
     public void Dispose() => _stream.Dispose();
