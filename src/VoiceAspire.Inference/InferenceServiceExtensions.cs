@@ -2,6 +2,7 @@ using FluentValidation;
 using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.Deepgram;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -32,6 +33,8 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
+        services.AddValidatedOptions<DeepgramOptions, DeepgramOptionsValidator>(builder.Configuration, DeepgramOptions.Section);
+        services.AddSingleton<IEngineProvider, DeepgramEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();
