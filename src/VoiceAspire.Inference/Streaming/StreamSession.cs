@@ -365,9 +365,16 @@ internal sealed class StreamSession
             {
                 try
                 {
-                    if (chunk.Reset)
+                    if (chunk.IsMarker)
                     {
-                        // Only keyword engines reset (HandleControlAsync refuses it for others); nothing to do here.
+                        // Only keyword engines reset (HandleControlAsync refuses it for others). A cloud service settles
+                        // utterances on its own endpointing: finalize is answered, with nothing flushed.
+                        if (chunk.Finalize)
+                            await _outbound.Writer.WriteAsync(new InferenceMessage
+                            {
+                                Type = Types.Finalized,
+                                End = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
+                            }, _abort.Token);
                         continue;
                     }
                     await remote.SendAudioAsync(chunk.Buffer.AsMemory(0, chunk.Length), _abort.Token);
@@ -376,7 +383,7 @@ internal sealed class StreamSession
                 }
                 finally
                 {
-                    if (!chunk.Reset) ArrayPool<float>.Shared.Return(chunk.Buffer);
+                    if (!chunk.IsMarker) ArrayPool<float>.Shared.Return(chunk.Buffer);
                 }
             }
         }

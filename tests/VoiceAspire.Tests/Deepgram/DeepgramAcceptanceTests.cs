@@ -48,3 +48,41 @@ public class DeepgramAcceptanceTests(DeepgramApiFixture dg)
         Assert.True(finals[^1].EndSeconds <= audio.Length / 16000.0 + 0.05);
     }
 }
+
+/// <summary>The stream protocol's "finalize" (what Deepgram's Finalize rides on) on both local engines.</summary>
+[Collection(DeepgramApiCollection.Name)]
+public class InferenceFinalizeTests(DeepgramApiFixture dg)
+{
+    [Theory]
+    [InlineData("pocketsphinx")]
+    [InlineData("sherpa-onnx")]
+    public async Task Finalize_settles_the_current_utterance_then_answers_finalized_and_the_stream_goes_on(string engine)
+    {
+        await using var client = await VoiceAspire.Contracts.Inference.InferenceStreamClient.ConnectAsync(
+            VoiceAspire.Contracts.Inference.InferenceStreamClient.BuildUri(dg.Stack.Inference.BaseAddress, engine, null));
+        var messages = new List<VoiceAspire.Contracts.Inference.InferenceMessage>();
+        var reader = Task.Run(async () =>
+        {
+            await foreach (var m in client.ReadMessagesAsync()) lock (messages) messages.Add(m);
+        });
+        var audio = dg.Jfk;
+        var cut = 2 * 16000; // inside jfk's first sentence
+        for (var offset = 0; offset < cut; offset += 3200) await client.SendAudioAsync(audio.AsMemory(offset, 3200));
+        await client.FinalizeAsync();
+        for (var offset = cut; offset < audio.Length; offset += 3200) await client.SendAudioAsync(audio.AsMemory(offset, Math.Min(3200, audio.Length - offset)));
+        await client.FinishAsync();
+        await reader.WaitAsync(TimeSpan.FromSeconds(90));
+
+        var types = messages.Select(m => m.Type).ToList();
+        var finalized = types.IndexOf("finalized");
+        Assert.True(finalized > 0, string.Join(",", types));
+        Assert.Equal(2.0, messages[finalized].End!.Value, 3);
+        // The utterance cut at 2 s is final before the answer, and nothing from after the cut comes before it.
+        var before = messages.Take(finalized).Where(m => m.Type == "final").ToList();
+        Assert.NotEmpty(before);
+        Assert.All(before, f => Assert.True(f.End <= 2.0 + 1e-6, $"final ending at {f.End} before finalized"));
+        Assert.Equal("endpoint", types[finalized - 1]);
+        Assert.Contains(messages.Skip(finalized), m => m.Type == "final" && m.Start >= before[^1].End - 1e-6);
+        Assert.Equal("finished", types[^1]);
+    }
+}

@@ -62,14 +62,18 @@ internal sealed class SherpaOnnxStream : IFinalizableStream
         if (EmitFinal(events) is { } final) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", final.EndSeconds, final.EndSeconds));
     }
 
-    /// <summary>Decodes what is ready, reports it as the utterance's final and starts the next (no tail padding: the stream goes on).</summary>
+    /// <summary>
+    /// Decodes what is ready, reports it as the utterance's final (and its endpoint, where the engine cut) and starts the
+    /// next utterance there, as an endpoint does; no tail padding: the stream goes on, and audio not decoded yet carries over.
+    /// </summary>
     public void FinalizeUtterance(ICollection<RecognitionEvent> events)
     {
         ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
         if (_finished) return;
         DecodeReady(events);
-        EmitFinal(events);
-        SherpaOnnxNative.SherpaOnnxOnlineStreamReset(_engine.Recognizer, _stream);
+        var final = EmitFinal(events);
+        var cut = Math.Round(StartNextUtterance() / (double)IRecognitionStream.SampleRate, 3);
+        if (final is not null) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", Math.Max(final.EndSeconds, cut), Math.Max(final.EndSeconds, cut)));
     }
 
     public void Dispose() => _stream.Dispose();
