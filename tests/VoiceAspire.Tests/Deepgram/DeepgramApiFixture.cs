@@ -33,6 +33,7 @@ public sealed class DeepgramApiFixture : IAsyncLifetime
             ["Api__DefaultEngine"] = "pocketsphinx",
             ["Api__Deepgram__ApiKeys__0"] = Key,
             ["Api__Deepgram__ApiKeys__1"] = OtherKey,
+            ["Api__Deepgram__Models__fast"] = "sherpa-onnx",
             ["Api__Deepgram__IdleTimeoutSeconds"] = IdleTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }, sherpaModelDir: SharedData.ZhModelDir);
     }

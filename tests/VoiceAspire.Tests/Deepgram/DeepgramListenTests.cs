@@ -86,6 +86,33 @@ public class DeepgramListenTests(DeepgramApiFixture dg)
         Assert.False(keyInLog, "a key reached the Api's log");
     }
 
+    [Theory]
+    [InlineData("", "pocketsphinx:en-us")]
+    [InlineData("model=nova-3", "pocketsphinx:en-us")]
+    [InlineData("model=nova-2-phonecall", "pocketsphinx:en-us")]
+    [InlineData("model=fast", "sherpa-onnx:")]
+    [InlineData("model=sherpa-onnx", "sherpa-onnx:")]
+    [InlineData("model=pocketsphinx", "pocketsphinx:en-us")]
+    public async Task Models_map_to_engines_Deepgram_names_to_the_default_aliases_from_configuration_ids_pass_through(string query, string engine)
+    {
+        await using var client = await DeepgramTestClient.ConnectAsync(dg.ListenUri(query));
+        await client.SendControlAsync("CloseStream");
+        var metadata = await client.WaitForAsync(m => IsType(m, "Metadata"));
+        var uuid = metadata.GetProperty("models")[0].GetString()!;
+        Assert.StartsWith(engine, metadata.GetProperty("model_info").GetProperty(uuid).GetProperty("name").GetString());
+        Assert.Equal(0, metadata.GetProperty("duration").GetDouble());
+    }
+
+    [Fact]
+    public void The_Api_Deepgram_options_are_validated()
+    {
+        var validator = new VoiceAspire.Api.Protocols.Deepgram.DeepgramCompatOptionsValidator();
+        Assert.True(validator.Validate(new VoiceAspire.Api.Protocols.Deepgram.DeepgramCompatOptions()).IsValid);
+        Assert.False(validator.Validate(new VoiceAspire.Api.Protocols.Deepgram.DeepgramCompatOptions() { ApiKeys = [""] }).IsValid);
+        Assert.False(validator.Validate(new VoiceAspire.Api.Protocols.Deepgram.DeepgramCompatOptions() { IdleTimeoutSeconds = 0 }).IsValid);
+        Assert.False(validator.Validate(new VoiceAspire.Api.Protocols.Deepgram.DeepgramCompatOptions() { Models = new() { ["x"] = new string('a', 300) } }).IsValid);
+    }
+
     [Fact]
     public async Task Linear16_stream_gives_interim_and_final_Results_then_Metadata_and_close_1000_on_CloseStream()
     {
