@@ -2,6 +2,7 @@ using FluentValidation;
 using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
+using VoiceAspire.Api.Protocols.Deepgram;
 using VoiceAspire.Api.Protocols.Language;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.OpenAI;
@@ -41,6 +42,9 @@ public static class ApiServiceExtensions
         services.AddValidatedOptions<OpenAICompatOptions, OpenAICompatOptionsValidator>(builder.Configuration, OpenAICompatOptions.Section);
         services.AddSingleton<IValidator<OpenAITranscriptionRequest>, OpenAITranscriptionRequestValidator>();
         services.AddSingleton<OpenAITranscriptionEndpoint>();
+        services.AddValidatedOptions<DeepgramCompatOptions, DeepgramCompatOptionsValidator>(builder.Configuration, DeepgramCompatOptions.Section);
+        services.AddSingleton<IValidator<DeepgramListenRequest>, DeepgramListenRequestValidator>();
+        services.AddSingleton<DeepgramListenEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -65,6 +69,7 @@ public static class ApiServiceExtensions
         MetricsEndpoints.Map(app);
         ModelEndpoints.Map(app);
         OpenAITranscriptionEndpoint.Map(app);
+        DeepgramListenEndpoint.Map(app);
         return app;
     }
 

@@ -3,6 +3,7 @@ using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.AzureSpeech;
+using VoiceAspire.Inference.Engines.Deepgram;
 using VoiceAspire.Inference.Engines.OpenAI;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
@@ -38,6 +39,8 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
         services.AddSingleton<IEngineProvider, AzureSpeechEngineProvider>();
         services.AddSingleton<IEngineProvider, OpenAIEngineProvider>();
+        services.AddValidatedOptions<DeepgramOptions, DeepgramOptionsValidator>(builder.Configuration, DeepgramOptions.Section);
+        services.AddSingleton<IEngineProvider, DeepgramEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();

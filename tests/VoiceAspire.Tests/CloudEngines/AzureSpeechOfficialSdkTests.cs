@@ -9,7 +9,7 @@ namespace VoiceAspire.Tests.CloudEngines;
 /// <summary>
 /// Validates the Azure Speech double against the official Azure Speech JS SDK (npm microsoft-cognitiveservices-speech-sdk,
 /// pinned with its dependencies' sha512 in tests/sdk-clients/azure-speech/package-lock.json, installed by
-/// scripts/fetch-test-clients.sh): the double must find nothing wrong in what the real client sends, and the real client
+/// scripts/fetch-sdk-clients.sh, never committed): the double must find nothing wrong in what the real client sends, and the real client
 /// must understand what the double answers. Our engine passing against the double is then worth something.
 /// </summary>
 public sealed class AzureSpeechOfficialSdkTests(Xunit.Abstractions.ITestOutputHelper output)
@@ -58,21 +58,16 @@ public sealed class AzureSpeechOfficialSdkTests(Xunit.Abstractions.ITestOutputHe
     private static async Task<(int Exit, List<string> Lines, string Log)> RunNodeAsync(string[] args)
     {
         var client = Path.Combine(ServiceProcess.RepoRoot, "tests", "sdk-clients", "azure-speech");
-        var modules = Path.Combine(ServiceProcess.RepoRoot, ".natives", "test-clients", "azure-speech", "node_modules");
-        if (!Directory.Exists(Path.Combine(modules, "microsoft-cognitiveservices-speech-sdk")))
-            await RunAsync("bash", [Path.Combine(ServiceProcess.RepoRoot, "scripts", "fetch-test-clients.sh")], null, TimeSpan.FromMinutes(3));
-        return await RunAsync("node", args, (client, modules), TimeSpan.FromSeconds(90));
+        if (!Directory.Exists(Path.Combine(client, "node_modules", "microsoft-cognitiveservices-speech-sdk")))
+            await RunAsync("bash", [Path.Combine(ServiceProcess.RepoRoot, "scripts", "fetch-sdk-clients.sh")], null, TimeSpan.FromMinutes(3));
+        return await RunAsync("node", args, client, TimeSpan.FromSeconds(90));
     }
 
-    private static async Task<(int Exit, List<string> Lines, string Log)> RunAsync(string file, string[] args, (string Dir, string Modules)? node, TimeSpan limit)
+    private static async Task<(int Exit, List<string> Lines, string Log)> RunAsync(string file, string[] args, string? workingDirectory, TimeSpan limit)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) info.ArgumentList.Add(a);
-        if (node is { } n)
-        {
-            info.WorkingDirectory = n.Dir;
-            info.Environment["NODE_PATH"] = n.Modules;
-        }
+        if (workingDirectory is not null) info.WorkingDirectory = workingDirectory;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
