@@ -11,7 +11,7 @@ using VoiceAspire.Tests.Support;
 namespace VoiceAspire.Tests.CloudEngines;
 
 /// <summary>Our OpenAI engine's realtime mode (through the OpenAI SDK's RealtimeClient) against a strict local realtime server.</summary>
-public sealed class OpenAIRealtimeEngineTests
+public sealed class OpenAIRealtimeEngineTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string ApiKey = "sk-test-0123456789";
 
@@ -63,7 +63,8 @@ public sealed class OpenAIRealtimeEngineTests
         var received = Pcm.ToFloat(connection.Audio, PcmEncoding.Int16);
         Assert.Equal((audio.Length * 3 + 1) / 2, received.Length);
         var reference = Resample(audio, 16_000, 24_000);
-        Assert.True(SnrDb(reference, received) > 30, $"24 kHz audio differs from the reference: SNR {SnrDb(reference, received):F1} dB");
+        output.WriteLine($"16→24 kHz upsampler vs the Api's resampler on jfk.wav: SNR {SnrDb(reference, received):F1} dB (after int16)");
+        Assert.True(SnrDb(reference, received) > 60, $"24 kHz audio differs from the reference: SNR {SnrDb(reference, received):F1} dB");
 
         // Finals: each item's transcript with its speech_started / speech_stopped times (the last one, cut by the final
         // commit before server VAD stopped it, ends with the audio); an endpoint after each.
