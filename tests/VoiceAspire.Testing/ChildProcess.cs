@@ -29,10 +29,12 @@ public sealed class ChildProcess : IAsyncDisposable
         var child = new ChildProcess(new Process { StartInfo = info, EnableRaisingEvents = true }, onLine);
         child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data, false);
         child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, true);
-        child._process.Exited += (_, _) => child._exited.TrySetResult();
         child._process.Start();
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
+        // WaitForExitAsync also waits for the redirected output to reach its end, so whoever awaits Exited sees every line
+        // (the Exited event alone can fire before the last lines, e.g. a startup error, have been read).
+        _ = child._process.WaitForExitAsync().ContinueWith(_ => child._exited.TrySetResult(), TaskScheduler.Default);
         return child;
     }
 
@@ -40,7 +42,7 @@ public sealed class ChildProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Completes when the process exits.</summary>
+    /// <summary>Completes when the process has exited and its output has been read to the end.</summary>
     public Task Exited => _exited.Task;
 
     public string Log
