@@ -5,12 +5,19 @@ namespace VoiceAspire.Api.Sessions;
 /// <summary>
 /// A session's failover bookkeeping (docs/scaling.md), apart from any socket so it can be tested on its own:
 /// <list type="bullet">
-/// <item>the audio sent to Inference since the last final (<see cref="UnfinalizedAudio"/>, bounded), which a
-/// replacement instance is given again;</item>
-/// <item>the clock: a replacement stream starts its times at 0 where the replay starts, so its times are shifted by
+/// <item>the audio to give a replacement Inference instance (<see cref="UnfinalizedAudio"/>, bounded);</item>
+/// <item>the clock: a replacement stream starts its times at 0 where its replay starts, so its times are shifted by
 /// <see cref="StreamStartSeconds"/> onto this session part's clock;</item>
-/// <item>no repeats: a final from a replacement that ends at or before the last final already delivered is dropped.</item>
+/// <item>no repeats: a final (or keyword) from a replacement that ends at or before the last one already delivered is
+/// dropped, and so is a partial inside that delivered audio.</item>
 /// </list>
+/// What is replayed: engines carry state from one utterance to the next (PocketSphinx's cepstral mean, the zipformer's
+/// encoder state and decoder context), so a fresh engine started at the last final's end does not always hear the rest
+/// as the lost one would have. While the whole stream fits in the bound, the buffer therefore keeps it all
+/// (<see cref="ExactReplay"/>): the replacement rebuilds the same state, its repeats of delivered finals are dropped,
+/// and the transcript equals a run without the fault. Once the stream outgrows the bound, the buffer keeps only the audio
+/// after the last final (released at every final from then on): a replay still loses and repeats nothing, but the
+/// words after the switch may differ slightly. Past the bound without any final, replay is refused.
 /// Seconds here are of this part of the session (a resumed session adds its own offset on top).
 /// Appends come from the sending side, finals from the receiving side; <see cref="BeginReplay"/> must not run
 /// concurrently with <see cref="Sent"/> (the session holds its send lock).
@@ -19,16 +26,25 @@ public sealed class FailoverTimeline : IDisposable
 {
     private const int SampleRate = 16_000;
     private readonly UnfinalizedAudio? _audio;
-    private long _finalizedSample;
+    private readonly long _capacity;
+    private readonly object _gate = new();
+    // End of the last final delivered, on the session part's clock (seconds and samples).
     private double _lastFinalEnd = double.NegativeInfinity;
+    private long _finalizedSample;
+    private bool _exact = true;
 
     /// <param name="bufferSeconds">0: failover off (nothing is buffered).</param>
     public FailoverTimeline(double bufferSeconds)
     {
-        if (bufferSeconds > 0) _audio = new UnfinalizedAudio(SampleRate, bufferSeconds);
+        if (bufferSeconds <= 0) return;
+        _audio = new UnfinalizedAudio(SampleRate, bufferSeconds);
+        _capacity = (long)Math.Ceiling(bufferSeconds * SampleRate);
     }
 
     public bool Enabled => _audio is not null;
+
+    /// <summary>True while a replay starts where the current stream started (or after a reset): the replacement rebuilds the same engine state.</summary>
+    public bool ExactReplay { get { lock (_gate) return _exact; } }
 
     /// <summary>Where the current Inference stream's time 0 is on the session part's clock.</summary>
     public double StreamStartSeconds { get; private set; }
@@ -36,47 +52,83 @@ public sealed class FailoverTimeline : IDisposable
     /// <summary>Replacement streams so far.</summary>
     public int Failovers { get; private set; }
 
-    /// <summary>Where a replay would start now (the last final's end, unless the bound dropped audio since).</summary>
+    /// <summary>Where a replay would start now.</summary>
     public double PendingFromSeconds => (_audio?.StartSample ?? 0) / (double)SampleRate;
 
     /// <summary>Seconds of audio a replay would send now.</summary>
     public double PendingSeconds => (_audio?.Count ?? 0) / (double)SampleRate;
 
     /// <summary>
-    /// True while every sample since the last final is still held: past the bound the oldest un-finalized audio was
-    /// dropped, and a replay would lose words, so failover is refused until the next final.
+    /// False once audio after the last final had to be dropped (more than the bound without a final): a replay would
+    /// lose words, so failover is refused until the next final.
     /// </summary>
-    public bool CanReplay => _audio is not null && _audio.StartSample <= Volatile.Read(ref _finalizedSample);
+    public bool CanReplay
+    {
+        get
+        {
+            if (_audio is null) return false;
+            lock (_gate) return _audio.StartSample <= _finalizedSample;
+        }
+    }
 
     /// <summary>Audio given to the current stream (all of it, in order).</summary>
-    public void Sent(ReadOnlySpan<float> samples) => _audio?.Append(samples);
+    public void Sent(ReadOnlySpan<float> samples)
+    {
+        if (_audio is null) return;
+        lock (_gate)
+        {
+            // About to outgrow the bound: from now on keep only what follows the last final.
+            if (_audio.Count + samples.Length > _capacity && _exact)
+            {
+                _exact = false;
+                _audio.Finalized(_finalizedSample / (double)SampleRate);
+            }
+            _audio.Append(samples);
+        }
+    }
 
     /// <summary>A stream time → the session part's time.</summary>
     public double ToSession(double streamSeconds) => StreamStartSeconds + streamSeconds;
 
+    /// <summary>A partial from a replacement that lies within audio already finalized (the replay catching up): not shown.</summary>
+    public bool IsReplayedPartial(double streamEnd)
+    {
+        lock (_gate) return Failovers > 0 && ToSession(streamEnd) <= _lastFinalEnd;
+    }
+
     /// <summary>
-    /// A final (or a keyword detection, or a reset) ending at <paramref name="streamEnd"/> (stream time) arrived: the audio
-    /// before it is never replayed. False when it repeats what was already delivered (drop it).
+    /// A final (or a keyword detection) ending at <paramref name="streamEnd"/> (stream time) arrived. False when it
+    /// repeats what was already delivered (drop it).
     /// </summary>
     public bool Settle(double streamEnd)
     {
         var end = ToSession(streamEnd);
-        if (Failovers > 0 && end <= _lastFinalEnd) return false;
-        _lastFinalEnd = Math.Max(_lastFinalEnd, end);
-        if (_audio is null) return true;
-        _audio.Finalized(end);
-        var sample = Math.Min((long)Math.Floor(end * SampleRate), _audio.EndSample);
-        if (sample > Volatile.Read(ref _finalizedSample)) Volatile.Write(ref _finalizedSample, sample);
-        return true;
+        lock (_gate)
+        {
+            if (Failovers > 0 && end <= _lastFinalEnd) return false;
+            _lastFinalEnd = Math.Max(_lastFinalEnd, end);
+            if (_audio is null) return true;
+            _finalizedSample = Math.Max(_finalizedSample, Math.Min((long)Math.Floor(end * SampleRate), _audio.EndSample));
+            if (!_exact) _audio.Finalized(end);
+            return true;
+        }
     }
 
-    /// <summary>Everything sent so far is settled (a reset: the engine's state before it no longer matters).</summary>
+    /// <summary>
+    /// The engine was reset after everything sent so far: its earlier state no longer matters, so a replay may start
+    /// here and still be exact.
+    /// </summary>
     public void SettleAll()
     {
         if (_audio is null) return;
-        var end = _audio.EndSample;
-        _audio.Finalized(end / (double)SampleRate);
-        Volatile.Write(ref _finalizedSample, Math.Max(Volatile.Read(ref _finalizedSample), end));
+        lock (_gate)
+        {
+            var end = _audio.EndSample;
+            _audio.Finalized(end / (double)SampleRate);
+            _finalizedSample = Math.Max(_finalizedSample, end);
+            _lastFinalEnd = Math.Max(_lastFinalEnd, end / (double)SampleRate);
+            _exact = true;
+        }
     }
 
     /// <summary>
@@ -85,12 +137,15 @@ public sealed class FailoverTimeline : IDisposable
     /// </summary>
     public (float[] Samples, double FromSeconds) BeginReplay()
     {
-        if (_audio is null || !CanReplay) throw new InvalidOperationException("Nothing can be replayed.");
-        var from = _audio.StartSample;
-        var samples = _audio.ToArray();
-        StreamStartSeconds = from / (double)SampleRate;
-        Failovers++;
-        return (samples, StreamStartSeconds);
+        lock (_gate)
+        {
+            if (_audio is null || _audio.StartSample > _finalizedSample) throw new InvalidOperationException("Nothing can be replayed.");
+            var from = _audio.StartSample;
+            var samples = _audio.ToArray();
+            StreamStartSeconds = from / (double)SampleRate;
+            Failovers++;
+            return (samples, StreamStartSeconds);
+        }
     }
 
     public void Dispose() => _audio?.Dispose();

@@ -24,7 +24,7 @@ public sealed record SpeechSessionRequest(string SessionId, string Dialect, stri
 /// await (the Inference socket's flow control reaches the client), events wait in a bounded channel
 /// for the dialect to send them. Single producer: one dialect loop calls Push/Stop.
 /// Failover (docs/scaling.md): when the Inference stream is lost mid-session, the pump opens a stream on another
-/// instance, replays the audio since the last final (<see cref="FailoverTimeline"/>) and goes on; meanwhile pushes
+/// instance, replays the buffered audio (<see cref="FailoverTimeline"/>: everything up to the last final is kept) and goes on; meanwhile pushes
 /// only buffer, and a stop waits for the new stream.
 /// </summary>
 public sealed class SpeechSession : IAsyncDisposable
@@ -368,6 +368,7 @@ public sealed class SpeechSession : IAsyncDisposable
                 switch (m.Type)
                 {
                     case InferenceTypes.Partial:
+                        if (_timeline.IsReplayedPartial(m.End ?? 0)) break; // a replay catching up on audio already final
                         var partialLatency = _clock.LatencySeconds(_timeline.ToSession(m.End ?? 0));
                         _telemetry.Transcripts.Add(1, _telemetry.KindTag("partial"));
                         _telemetry.PartialLatency.Record(partialLatency);
@@ -436,7 +437,7 @@ public sealed class SpeechSession : IAsyncDisposable
 
     /// <summary>
     /// The stream was lost mid-session: tell the client, open a stream on another instance (bounded by
-    /// Api:FailoverTimeoutSeconds), replay the audio since the last final, and carry on. False when that is not
+    /// Api:FailoverTimeoutSeconds), replay the buffered audio, and carry on. False when that is not
     /// possible (failover off, the buffer overflowed, no instance answered): the session is then lost.
     /// </summary>
     private async Task<bool> FailoverAsync(InferenceConnection lost, string detail)
@@ -452,8 +453,8 @@ public sealed class SpeechSession : IAsyncDisposable
             return false;
         }
         var startedAt = Stopwatch.GetTimestamp();
-        _logger.LogWarning("Inference stream on {Instance} lost ({Detail}); failing over with {Seconds:F2} s of audio since the last final",
-            lost.Instance, detail, _timeline.PendingSeconds);
+        _logger.LogWarning("Inference stream on {Instance} lost ({Detail}); failing over with {Seconds:F2} s of audio from {From:F2} s ({Mode})",
+            lost.Instance, detail, _timeline.PendingSeconds, _offset + _timeline.PendingFromSeconds, _timeline.ExactReplay ? "exact" : "since the last final");
         _activity?.AddEvent(new ActivityEvent("voiceaspire.failover", tags: new ActivityTagsCollection { ["voiceaspire.instance.lost"] = lost.Instance?.ToString() }));
         await _events.Writer.WriteAsync(new EngineFailoverEvent(
             "The recognition engine's instance was lost; continuing on another one (no result is lost).",

@@ -8,40 +8,46 @@ public class FailoverTimelineTests
     private static float[] Ramp(int from, int count) => Enumerable.Range(from, count).Select(i => i / 1_000_000f).ToArray();
 
     [Fact]
-    public void Replay_starts_at_the_last_final_and_the_replacement_times_continue_from_there()
+    public void While_the_stream_fits_the_bound_the_replay_is_the_whole_stream_and_delivered_finals_are_dropped()
     {
         using var timeline = new FailoverTimeline(bufferSeconds: 60);
-        timeline.Sent(Ramp(0, 16_000 * 5)); // 5 s sent to the first stream
-        Assert.True(timeline.Settle(2.5)); // its final ended at 2.5 s
-        Assert.Equal(2.5, timeline.PendingFromSeconds, 6);
-        Assert.Equal(2.5, timeline.PendingSeconds, 6);
+        timeline.Sent(Ramp(0, 16_000 * 5));
+        Assert.True(timeline.Settle(2.5));
+        Assert.True(timeline.ExactReplay);
 
         var (samples, from) = timeline.BeginReplay();
-        Assert.Equal(2.5, from, 6);
-        // Exactly the audio after the final, in order.
-        Assert.Equal(Ramp(40_000, 40_000), samples);
+        Assert.Equal(0, from);
+        Assert.Equal(Ramp(0, 80_000), samples); // the replacement rebuilds the lost engine's state
 
-        // The replacement's clock starts at 0 where the replay starts.
-        Assert.Equal(2.5 + 1.25, timeline.ToSession(1.25), 6);
-        Assert.True(timeline.Settle(1.5)); // its first final: 4.0 s on the session clock
-        timeline.Sent(Ramp(80_000, 16_000)); // new audio goes on after the replayed part
-        var (second, from2) = timeline.BeginReplay(); // and a second failover starts after that final
-        Assert.Equal(4.0, from2, 6);
-        Assert.Equal(Ramp(64_000, 32_000), second);
-        Assert.Equal(2, timeline.Failovers);
+        Assert.False(timeline.Settle(2.5)); // its repeat of the delivered final
+        Assert.True(timeline.IsReplayedPartial(2.0)); // and its partials while it catches up
+        Assert.False(timeline.IsReplayedPartial(2.6));
+        Assert.True(timeline.Settle(4.0)); // the first new final
+        Assert.False(timeline.Settle(3.9)); // never back
     }
 
     [Fact]
-    public void A_replacement_final_that_ends_within_what_was_already_finalized_is_dropped()
+    public void Past_the_bound_the_replay_starts_at_the_last_final_and_the_replacement_times_are_shifted()
     {
-        using var timeline = new FailoverTimeline(bufferSeconds: 60);
-        timeline.Sent(Ramp(0, 16_000 * 4));
-        Assert.True(timeline.Settle(3.0));
-        timeline.BeginReplay();
-        // Stream time 0 = session 3.0 s: a final ending at session 3.0 s or before repeats delivered audio.
-        Assert.False(timeline.Settle(0));
-        Assert.True(timeline.Settle(0.5));
-        Assert.False(timeline.Settle(0.4)); // and never goes back
+        using var timeline = new FailoverTimeline(bufferSeconds: 4);
+        timeline.Sent(Ramp(0, 16_000 * 3));
+        Assert.True(timeline.Settle(2.5));
+        timeline.Sent(Ramp(48_000, 16_000 * 2)); // 5 s: over the bound, keep only what follows the final
+        Assert.False(timeline.ExactReplay);
+        Assert.Equal(2.5, timeline.PendingFromSeconds, 6);
+
+        var (samples, from) = timeline.BeginReplay();
+        Assert.Equal(2.5, from, 6);
+        Assert.Equal(Ramp(40_000, 40_000), samples);
+        // The replacement's clock starts at 0 where the replay starts.
+        Assert.Equal(3.75, timeline.ToSession(1.25), 6);
+        Assert.False(timeline.Settle(0)); // ends where the delivered final ended: a repeat
+        Assert.True(timeline.Settle(1.5)); // 4.0 s on the session clock; released at once from now on
+        timeline.Sent(Ramp(80_000, 16_000));
+        var (second, from2) = timeline.BeginReplay();
+        Assert.Equal(4.0, from2, 6);
+        Assert.Equal(Ramp(64_000, 32_000), second);
+        Assert.Equal(2, timeline.Failovers);
     }
 
     [Fact]
@@ -51,6 +57,7 @@ public class FailoverTimelineTests
         timeline.Sent(Ramp(0, 16_000));
         Assert.True(timeline.Settle(0.5));
         Assert.True(timeline.Settle(0.5)); // the first stream's own results are never second-guessed
+        Assert.False(timeline.IsReplayedPartial(0.1));
         Assert.Equal(0.5, timeline.ToSession(0.5), 6);
     }
 
@@ -67,13 +74,16 @@ public class FailoverTimelineTests
     }
 
     [Fact]
-    public void A_reset_settles_everything_sent_and_off_means_no_buffer()
+    public void A_reset_starts_a_new_exact_replay_and_off_means_no_buffer()
     {
         using var timeline = new FailoverTimeline(bufferSeconds: 60);
         timeline.Sent(Ramp(0, 8_000));
         timeline.SettleAll();
         Assert.Equal(0, timeline.PendingSeconds);
         Assert.Equal(0.5, timeline.PendingFromSeconds, 6);
+        timeline.Sent(Ramp(8_000, 8_000));
+        Assert.True(timeline.ExactReplay);
+        Assert.Equal(Ramp(8_000, 8_000), timeline.BeginReplay().Samples);
 
         using var off = new FailoverTimeline(bufferSeconds: 0);
         off.Sent(Ramp(0, 8_000));
