@@ -30,10 +30,7 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
     public async Task Killing_the_serving_instance_mid_stream_loses_and_repeats_no_final(string engine)
     {
         var chunks = ApiFixture.FixedChunks(Speech, ChunkBytes).ToList();
-        var baseline = await Seed001Session.RunAsync(stack.WebSocketUri($"/ws/{Seed001Session.NewClientId("base")}"),
-            new() { ["engine"] = engine }, chunks);
-        var expected = Seed001Session.Finals(baseline);
-        Assert.NotEmpty(expected);
+        var expected = await BaselineAsync(engine, chunks);
 
         var received = new List<(JsonElement Message, long At)>();
         await using var client = await JsonSocketClient.ConnectAsync(stack.WebSocketUri($"/ws/{Seed001Session.NewClientId("fail")}"));
@@ -49,12 +46,7 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
             }
         });
 
-        // The instance serving the session: the one whose heartbeat counts a stream.
-        var victim = -1;
-        await stack.WaitForHeartbeatAsync(0, _ => true);
-        for (var clock = Stopwatch.StartNew(); victim < 0 && clock.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(100))
-            victim = (await stack.HeartbeatsAsync()).Where(b => b.Key >= 0 && b.Value.ActiveStreams > 0).Select(b => b.Key).DefaultIfEmpty(-1).First();
-        Assert.True(victim >= 0, "no heartbeat showed the session's stream");
+        var victim = await ServingInstanceAsync();
         try
         {
             await client.WaitForAsync(m => JsonSocketClient.Is(m, "recognition_result") && m.GetProperty("is_final").GetBoolean());
@@ -136,6 +128,63 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
         {
             foreach (var stream in held) await stream.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_stop_sent_during_the_outage_still_ends_with_the_whole_transcript()
+    {
+        const string engine = "sherpa-onnx";
+        var chunks = ApiFixture.FixedChunks(Speech, ChunkBytes).ToList();
+        var expected = await BaselineAsync(engine, chunks);
+
+        await using var client = await JsonSocketClient.ConnectAsync(stack.WebSocketUri($"/ws/{Seed001Session.NewClientId("stop")}"));
+        await client.SendJsonAsync(new { type = "start_recording", engine });
+        await client.WaitForTypeAsync("status", "MODEL_LOADED");
+        // All the audio at once: the engine is still working through it when its instance dies.
+        foreach (var chunk in chunks)
+            await client.SendJsonAsync(new { type = "audio_chunk", data = Convert.ToBase64String(chunk.Span) });
+        var victim = await ServingInstanceAsync();
+        try
+        {
+            await client.WaitForAsync(m => JsonSocketClient.Is(m, "recognition_result") && m.GetProperty("is_final").GetBoolean());
+            stack.Inference[victim].Kill();
+            await client.SendJsonAsync(new { type = "stop_recording" }); // at once: before or while the session fails over
+            var stopped = await client.WaitForTypeAsync("status", "SESSION_STOPPED", TimeSpan.FromSeconds(60));
+            var messages = client.Received;
+            Assert.Contains(messages, m => JsonSocketClient.Is(m, "status", "ENGINE_FAILOVER"));
+            Assert.DoesNotContain(messages, m => JsonSocketClient.Is(m, "error"));
+            Assert.Equal(expected, Seed001Session.Finals(messages));
+            Assert.Equal(expected, stopped.GetProperty("transcript").GetString());
+        }
+        finally
+        {
+            await stack.RestartInferenceAsync(victim);
+        }
+    }
+
+    /// <summary>The same audio through the same Api without a fault: the finals joined.</summary>
+    private async Task<string> BaselineAsync(string engine, IEnumerable<ReadOnlyMemory<byte>> chunks)
+    {
+        var baseline = await Seed001Session.RunAsync(stack.WebSocketUri($"/ws/{Seed001Session.NewClientId("base")}"), new() { ["engine"] = engine }, chunks);
+        var expected = Seed001Session.Finals(baseline);
+        Assert.NotEmpty(expected);
+        Assert.True(baseline.Count(m => JsonSocketClient.Is(m, "recognition_result") && m.GetProperty("is_final").GetBoolean()) >= 2,
+            "the test needs finals before and after the kill");
+        // Until both instances say they are idle, a heartbeat could still count the baseline's stream.
+        await stack.WaitForHeartbeatAsync(0, b => b.ActiveStreams == 0);
+        await stack.WaitForHeartbeatAsync(1, b => b.ActiveStreams == 0);
+        return expected;
+    }
+
+    /// <summary>The instance serving the one open session: the one whose heartbeat counts a stream.</summary>
+    private async Task<int> ServingInstanceAsync()
+    {
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(100))
+        {
+            var busy = (await stack.HeartbeatsAsync()).Where(b => b.Key >= 0 && b.Value.ActiveStreams > 0).Select(b => b.Key).ToList();
+            if (busy.Count == 1) return busy[0];
+        }
+        throw new TimeoutException("No heartbeat showed the session's stream.");
     }
 
     private static double Ms(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
