@@ -18,9 +18,12 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
     private const int ChunkBytes = 3200;
     private static readonly TimeSpan ChunkPace = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>Two LibriVox sentences and the JFK clip, back to back: several finals with speech after the first.</summary>
+    /// <summary>A LibriVox sentence and the JFK clip, back to back: several finals with speech after the first.</summary>
     private static readonly byte[] Speech = ApiFixture.Int16(
         [.. SharedData.ReadMono16k(Clip("0870")), .. SharedData.ReadMono16k(Clip("jfk"))]);
+
+    /// <summary>The JFK clip alone: PocketSphinx (slower than the zh model) ends utterances at its pauses, three finals.</summary>
+    private static readonly byte[] Jfk = ApiFixture.Int16(SharedData.ReadMono16k(Clip("jfk")));
 
     private static string Clip(string part) => SharedData.Transcripts.Single(t => Path.GetFileName(t.File).Contains(part)).File;
 
@@ -29,7 +32,7 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
     [InlineData("pocketsphinx")]
     public async Task Killing_the_serving_instance_mid_stream_loses_and_repeats_no_final(string engine)
     {
-        var chunks = ApiFixture.FixedChunks(Speech, ChunkBytes).ToList();
+        var chunks = ApiFixture.FixedChunks(engine == "pocketsphinx" ? Jfk : Speech, ChunkBytes).ToList();
         var expected = await BaselineAsync(engine, chunks);
 
         var received = new List<(JsonElement Message, long At)>();
