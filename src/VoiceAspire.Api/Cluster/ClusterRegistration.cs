@@ -12,6 +12,7 @@ public static class ClusterRegistration
         var services = builder.Services;
         services.AddValidatedOptions<ApiClusterOptions, ApiClusterOptionsValidator>(builder.Configuration, ApiClusterOptions.Section);
         services.AddSingleton<InferenceSelector>();
+        services.AddSingleton<FailoverMetrics>();
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionName)))
         {
             services.AddSingleton<IInferenceLoadView, NoInferenceLoadView>();

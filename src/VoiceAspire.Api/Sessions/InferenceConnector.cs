@@ -50,8 +50,10 @@ public sealed class InferenceConnector
     private readonly ResiliencePipeline _retry;
     private readonly ILogger _logger;
 
-    public InferenceConnector(IServiceEndpointResolver resolver, InferenceSelector selector, IOptions<ApiOptions> options, ILogger<InferenceConnector> logger)
+    public InferenceConnector(IServiceEndpointResolver resolver, InferenceSelector selector, FailoverMetrics failoverMetrics, IOptions<ApiOptions> options,
+        ILogger<InferenceConnector> logger)
     {
+        FailoverMetrics = failoverMetrics;
         _resolver = resolver;
         _selector = selector;
         _logger = logger;
@@ -74,6 +76,9 @@ public sealed class InferenceConnector
 
     /// <param name="excluded">Instances (base URLs) not to use unless no other is configured: a failover leaves the one that died.</param>
     public ApiOptions Options => _options;
+
+    /// <summary>What sessions report their failovers to.</summary>
+    public FailoverMetrics FailoverMetrics { get; }
 
     public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken,
         IReadOnlyDictionary<string, string>? engineOptions = null, IEnumerable<Uri>? excluded = null)

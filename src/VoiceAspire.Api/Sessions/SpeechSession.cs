@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using VoiceAspire.Api.Audio;
+using VoiceAspire.Api.Cluster;
 using VoiceAspire.Contracts.Inference;
 using InferenceCodes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
 using InferenceTypes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.Types;
@@ -450,13 +451,15 @@ public sealed class SpeechSession : IAsyncDisposable
         {
             _logger.LogWarning("Inference stream lost ({Detail}); no failover: more than {Seconds:F0} s of audio since the last final (Api:FailoverBufferSeconds)",
                 detail, _options.FailoverBufferSeconds);
+            _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.BufferOverflow);
             return false;
         }
         var startedAt = Stopwatch.GetTimestamp();
         _logger.LogWarning("Inference stream on {Instance} lost ({Detail}); failing over with {Seconds:F2} s of audio from {From:F2} s ({Mode})",
             lost.Instance, detail, _timeline.PendingSeconds, _offset + _timeline.PendingFromSeconds, _timeline.ExactReplay ? "exact" : "since the last final");
         _activity?.AddEvent(new ActivityEvent("voiceaspire.failover", tags: new ActivityTagsCollection { ["voiceaspire.instance.lost"] = lost.Instance?.ToString() }));
-        await _events.Writer.WriteAsync(new EngineFailoverEvent(
+        // TryWrite: a client that stopped reading must not hold up the failover.
+        _events.Writer.TryWrite(new EngineFailoverEvent(
             "The recognition engine's instance was lost; continuing on another one (no result is lost).",
             _offset + _timeline.PendingFromSeconds, _timeline.PendingSeconds));
 
@@ -474,7 +477,9 @@ public sealed class SpeechSession : IAsyncDisposable
             }
             catch (Exception e) when (e is SessionException or OperationCanceledException)
             {
+                if (_disposing) return false; // the client left: nothing to fail over for
                 _logger.LogWarning("Failover found no Inference instance: {Reason}", e.Message);
+                _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.NoInstance);
                 return false;
             }
             await _sendLock.WaitAsync(CancellationToken.None);
@@ -484,6 +489,7 @@ public sealed class SpeechSession : IAsyncDisposable
                 {
                     await DisposeQuietlyAsync(replacement);
                     _logger.LogWarning("No failover: the audio since the last final outgrew Api:FailoverBufferSeconds during the outage");
+                    _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.BufferOverflow);
                     return false;
                 }
                 var (samples, from) = _timeline.BeginReplay();
@@ -492,6 +498,7 @@ public sealed class SpeechSession : IAsyncDisposable
                     await replacement.Client.SendAudioAsync(samples.AsMemory(offset, Math.Min(MaxSamplesPerFrame, samples.Length - offset)), budget.Token);
                 if (_finishRequested) await replacement.Client.FinishAsync(budget.Token);
                 _linkDown = false;
+                _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.Succeeded, Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
                 _logger.LogInformation("Failed over to {Instance} in {Ms:F0} ms: replayed {Seconds:F2} s from {From:F2} s",
                     replacement.Instance, Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds, samples.Length / 16_000.0, _offset + from);
                 return true;
@@ -509,6 +516,7 @@ public sealed class SpeechSession : IAsyncDisposable
                 _sendLock.Release();
             }
         }
+        if (!_disposing) _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.NoInstance);
         return false;
     }
 
