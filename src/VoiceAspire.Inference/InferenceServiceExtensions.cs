@@ -90,6 +90,8 @@ public sealed class InferenceOptionsValidator : AbstractValidator<InferenceOptio
         RuleFor(o => o.MaxBatchSeconds).InclusiveBetween(0.01, 10);
         RuleFor(o => o.IdleTimeoutSeconds).InclusiveBetween(1, 3600);
         RuleFor(o => o.MaxSessions).InclusiveBetween(1, 100_000);
+        RuleFor(o => o.FallbackBufferSeconds).InclusiveBetween(1, 600);
+        RuleFor(o => o.RemoteFinishTimeoutSeconds).InclusiveBetween(1, 600);
     }
 }
 

@@ -28,6 +28,12 @@ public sealed class InferenceOptions
 
     /// <summary>Concurrent sessions this instance accepts; more get OVERLOADED.</summary>
     public int MaxSessions { get; set; } = 200;
+
+    /// <summary>Cloud engines with a fallback: most un-finalized audio kept for replay into the local engine.</summary>
+    public double FallbackBufferSeconds { get; set; } = 60;
+
+    /// <summary>Cloud engines: how long the service may take to send its last results after "finish".</summary>
+    public double RemoteFinishTimeoutSeconds { get; set; } = 30;
 }
 
 /// <summary>

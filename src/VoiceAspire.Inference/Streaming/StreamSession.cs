@@ -7,6 +7,7 @@ using VoiceAspire.Contracts.Audio;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Contracts.WebSockets;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.Remote;
 using VoiceAspire.Inference.Engines.WakeWord;
 using Types = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.Types;
 using Codes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
@@ -71,6 +72,7 @@ internal sealed class StreamSession
     {
         var sender = Task.Run(SendLoopAsync);
         IRecognitionStream? stream = null;
+        IRemoteRecognitionStream? remote = null;
         Task processor = Task.CompletedTask, watchdog = Task.CompletedTask;
         try
         {
@@ -78,8 +80,11 @@ internal sealed class StreamSession
             try
             {
                 engine = await catalog.GetAsync(_request.Engine, _abort.Token);
-                stream = await _queue.RunAsync(() => OpenStream(engine), _abort.Token);
                 _engineId = engine.Id;
+                if (engine is IRemoteRecognitionEngine remoteEngine)
+                    remote = await OpenRemoteAsync(remoteEngine, catalog);
+                else
+                    stream = await _queue.RunAsync(() => OpenStream(engine), _abort.Token);
                 _resettable = stream is IResettableStream;
             }
             catch (EngineException e)
@@ -100,8 +105,10 @@ internal sealed class StreamSession
                 Encoding = _request.Encoding,
             }, _abort.Token);
 
-            var activeStream = stream;
-            processor = Task.Run(() => GuardedProcessLoopAsync(activeStream));
+            var (activeStream, activeRemote) = (stream, remote);
+            processor = activeRemote is not null
+                ? Task.Run(() => GuardedRemoteLoopAsync(activeRemote))
+                : Task.Run(() => GuardedProcessLoopAsync(activeStream!));
             watchdog = Task.Run(IdleWatchdogAsync);
             await ReceiveLoopAsync();
             _audio.Writer.TryComplete();
@@ -128,6 +135,7 @@ internal sealed class StreamSession
             _outbound.Writer.TryComplete();
             await sender;
             if (stream is not null) await _queue.RunAsync(() => { stream.Dispose(); return 0; }, CancellationToken.None);
+            if (remote is not null) await remote.DisposeAsync();
             _abort.Dispose();
             _logger.LogInformation("Stream ended after {AudioSeconds:F2} s of audio", _samplesReceived / (double)InferenceStreamProtocol.SampleRate);
         }
@@ -140,6 +148,47 @@ internal sealed class StreamSession
         if (engine is IKeywordEngine keywords) return keywords.CreateStream(_request.Keyword);
         throw new EngineException(EngineErrorCodes.InvalidOptions,
             $"{engine.Id} is not a keyword engine: threshold, refractory and keywords apply to engines of kind \"kws\" (GET /v1/models).");
+    }
+
+    /// <summary>
+    /// Opens a cloud engine's stream. With a fallback configured, it is wrapped so that a service failure (now or
+    /// mid-stream) moves the session to the local engine without losing audio, reported as a non-fatal typed error.
+    /// </summary>
+    private async Task<IRemoteRecognitionStream> OpenRemoteAsync(IRemoteRecognitionEngine engine, EngineCatalog catalog)
+    {
+        if (!_request.Keyword.IsEmpty)
+            throw new EngineException(EngineErrorCodes.InvalidOptions,
+                $"{engine.Id} is not a keyword engine: threshold, refractory and keywords apply to engines of kind \"kws\" (GET /v1/models).");
+        if (engine.Fallback is null) return await engine.OpenStreamAsync(_abort.Token);
+
+        IRemoteRecognitionStream? opened = null;
+        EngineException? openFailure = null;
+        try
+        {
+            opened = await engine.OpenStreamAsync(_abort.Token);
+        }
+        catch (EngineException e) when (e.Code is EngineErrorCodes.AuthFailed or EngineErrorCodes.QuotaExceeded or EngineErrorCodes.ServiceUnavailable)
+        {
+            openFailure = e;
+        }
+        return new FallbackStream(opened, openFailure, async ct =>
+            {
+                var local = await catalog.GetAsync(engine.Fallback, ct);
+                if (local is IRemoteRecognitionEngine)
+                    throw new EngineException(EngineErrorCodes.InvalidOptions, $"The fallback of {engine.Id} must be a local engine; {local.Id} is not.");
+                var localStream = await _queue.RunAsync(local.CreateStream, ct);
+                return (new QueuedLocalStream(localStream, _queue, _options.SessionEventCapacity), local.Id);
+            },
+            async (failure, fallbackId, fromSeconds) =>
+            {
+                _logger.LogWarning("{EngineId} failed ({Code}: {Message}); continuing on {FallbackId} from {FromSeconds:F2} s",
+                    engine.Id, failure.Code, failure.Message, fallbackId, fromSeconds);
+                _telemetry.Fallbacks.Add(1, _engineTag, new KeyValuePair<string, object?>("code", failure.Code));
+                await SendErrorAsync(failure.Code,
+                    $"{engine.Id} failed: {failure.Message} The session continues on {fallbackId} from {fromSeconds:F2} s of audio; no audio was lost.",
+                    failure.Hint);
+            },
+            _options.FallbackBufferSeconds, _options.SessionEventCapacity);
     }
 
     private async Task ReceiveLoopAsync()
@@ -258,6 +307,82 @@ internal sealed class StreamSession
             _logger.LogError(e, "Engine failed");
             await SendErrorAsync(Codes.EngineFailure, $"The engine failed: {e.Message}", null, fatal: true);
             await _abort.CancelAsync();
+        }
+    }
+
+    /// <summary>A cloud engine's stream: audio to the service and its results back run side by side; a service fault ends the session with its typed code.</summary>
+    private async Task GuardedRemoteLoopAsync(IRemoteRecognitionStream remote)
+    {
+        try
+        {
+            var results = PublishRemoteEventsAsync(remote);
+            var sending = SendRemoteAudioAsync(remote);
+            if (await Task.WhenAny(results, sending) == results)
+            {
+                await results; // the service failed: its typed EngineException
+                if (!sending.IsCompleted)
+                    throw new EngineException(Codes.ServiceUnavailable, "The speech service ended the stream before it was finished.");
+            }
+            await sending;
+            await results.WaitAsync(TimeSpan.FromSeconds(_options.RemoteFinishTimeoutSeconds), _abort.Token);
+            if (_finishRequested)
+                await _outbound.Writer.WriteAsync(new InferenceMessage
+                {
+                    Type = Types.Finished,
+                    SessionId = _request.SessionId,
+                    AudioSeconds = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
+                }, _abort.Token);
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            var (code, message, hint) = e switch
+            {
+                EngineException engine => (engine.Code, engine.Message, engine.Hint),
+                TimeoutException => (Codes.ServiceUnavailable, $"The speech service did not finish within {_options.RemoteFinishTimeoutSeconds:F0} s.", null),
+                _ => (Codes.EngineFailure, $"The engine failed: {e.Message}", null),
+            };
+            _logger.LogWarning("Remote engine stream failed: {Code} {Message}", code, message);
+            await SendErrorAsync(code, message, hint, fatal: true);
+            await _abort.CancelAsync();
+        }
+    }
+
+    private async Task SendRemoteAudioAsync(IRemoteRecognitionStream remote)
+    {
+        while (await _audio.Reader.WaitToReadAsync(_abort.Token))
+        {
+            while (_audio.Reader.TryRead(out var chunk))
+            {
+                try
+                {
+                    if (chunk.Reset)
+                    {
+                        // Only keyword engines reset (HandleControlAsync refuses it for others); nothing to do here.
+                        continue;
+                    }
+                    await remote.SendAudioAsync(chunk.Buffer.AsMemory(0, chunk.Length), _abort.Token);
+                    _samplesReceived += chunk.Length;
+                    _telemetry.AudioSeconds.Add(chunk.Length / (double)InferenceStreamProtocol.SampleRate);
+                }
+                finally
+                {
+                    if (!chunk.Reset) ArrayPool<float>.Shared.Return(chunk.Buffer);
+                }
+            }
+        }
+        if (_finishRequested) await remote.FinishAsync(_abort.Token);
+    }
+
+    private async Task PublishRemoteEventsAsync(IRemoteRecognitionStream remote)
+    {
+        var events = new List<RecognitionEvent>(1);
+        await foreach (var e in remote.Events.ReadAllAsync(_abort.Token))
+        {
+            events.Add(e);
+            await PublishAsync(events);
         }
     }
 

@@ -34,7 +34,8 @@ public interface IRemoteRecognitionStream : IAsyncDisposable
 {
     /// <summary>
     /// Sends audio. Throws <see cref="EngineException"/> (typed as in OpenStreamAsync) when the service has failed;
-    /// the same failure also completes <see cref="Events"/>.
+    /// the same failure also completes <see cref="Events"/>. <paramref name="samples"/> is only valid during the call
+    /// (pooled memory): copy what must outlive it.
     /// </summary>
     ValueTask SendAudioAsync(ReadOnlyMemory<float> samples, CancellationToken cancellationToken);
 

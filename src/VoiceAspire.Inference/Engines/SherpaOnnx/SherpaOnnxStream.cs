@@ -15,10 +15,18 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
     // The zipformer's frame shift after 4x subsampling: a token's timestamp marks a 40 ms frame.
     private const double TokenFrameSeconds = 0.04;
 
+    // Audio kept to start the next utterance's native stream from the endpoint (bounded; past it the old stream is reset instead).
+    private const double MaxHistorySeconds = 40;
+
     private readonly SherpaOnnxEngine _engine;
-    private readonly SherpaOnnxStreamHandle _stream;
+    private SherpaOnnxStreamHandle _stream;
     private string _lastPartial = "";
     private bool _finished;
+    // Each utterance gets a fresh native stream starting at the previous endpoint, so an utterance's text depends only
+    // on the audio from its endpoint on: a stream started at that point elsewhere (a failover replay) decodes it the same.
+    private long _streamStart;
+    private readonly List<float> _history = [];
+    private bool _historyComplete = true;
 
     public SherpaOnnxStream(SherpaOnnxEngine engine)
     {
@@ -51,12 +59,60 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         _finished = true;
         SherpaOnnxNative.FinishInput(_stream, _engine.Options.TailPaddingSeconds);
         DecodeReady(events);
-        EmitFinal(events);
+        if (EmitFinal(events) is { } final) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", final.EndSeconds, final.EndSeconds));
     }
 
     public void Dispose() => _stream.Dispose();
 
-    private void Feed(ReadOnlySpan<float> samples) => SherpaOnnxNative.AcceptWaveform(_stream, samples);
+    private void Feed(ReadOnlySpan<float> samples)
+    {
+        SherpaOnnxNative.AcceptWaveform(_stream, samples);
+        if (!_historyComplete) return;
+        if (_history.Count + samples.Length > MaxHistorySeconds * IRecognitionStream.SampleRate)
+        {
+            _historyComplete = false;
+            _history.Clear();
+            return;
+        }
+        foreach (var x in samples) _history.Add(x);
+    }
+
+    /// <summary>
+    /// After an endpoint: the stream position (samples) where the engine cut, and the next utterance on a fresh native
+    /// stream fed the audio from there on. Without the history (an utterance past its bound) the old stream is reset in place.
+    /// </summary>
+    private long StartNextUtterance()
+    {
+        var recognizer = _engine.Recognizer;
+        SherpaOnnxNative.SherpaOnnxOnlineStreamReset(recognizer, _stream);
+        var cut = _streamStart + (long)Math.Round(SegmentStartTime() * IRecognitionStream.SampleRate);
+        var kept = cut - _streamStart;
+        if (!_historyComplete || kept < 0 || kept > _history.Count) return cut;
+        var next = SherpaOnnxStreamHandle.Create(recognizer);
+        if (next.IsInvalid) return cut;
+        _stream.Dispose();
+        _stream = next;
+        _streamStart = cut;
+        _history.RemoveRange(0, (int)kept);
+        var rest = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_history);
+        if (!rest.IsEmpty) SherpaOnnxNative.AcceptWaveform(_stream, rest);
+        return cut;
+    }
+
+    private double SegmentStartTime()
+    {
+        var ptr = SherpaOnnxNative.SherpaOnnxGetOnlineStreamResult(_engine.Recognizer, _stream);
+        if (ptr == IntPtr.Zero) return 0;
+        try
+        {
+            using var json = JsonDocument.Parse(Marshal.PtrToStringUTF8(Marshal.PtrToStructure<SherpaOnnxOnlineRecognizerResult>(ptr).Json) ?? "{}");
+            return json.RootElement.TryGetProperty("start_time", out var st) && st.ValueKind == JsonValueKind.Number ? st.GetDouble() : 0;
+        }
+        finally
+        {
+            SherpaOnnxNative.SherpaOnnxDestroyOnlineRecognizerResult(ptr);
+        }
+    }
 
     private void DecodeReady(ICollection<RecognitionEvent> events)
     {
@@ -66,19 +122,24 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
             SherpaOnnxNative.SherpaOnnxDecodeOnlineStream(recognizer, _stream);
             if (SherpaOnnxNative.SherpaOnnxOnlineStreamIsEndpoint(recognizer, _stream) != 0)
             {
-                EmitFinal(events);
-                SherpaOnnxNative.SherpaOnnxOnlineStreamReset(recognizer, _stream);
+                var final = EmitFinal(events);
+                // The endpoint is where the engine cut (after the trailing silence that decided it): audio before it
+                // belongs to finished utterances, so a replay elsewhere starts there.
+                var cut = Math.Round(StartNextUtterance() / (double)IRecognitionStream.SampleRate, 3);
+                if (final is not null) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", Math.Max(final.EndSeconds, cut), Math.Max(final.EndSeconds, cut)));
             }
         }
     }
 
-    private void EmitFinal(ICollection<RecognitionEvent> events)
+    /// <summary>The current segment as a final, or null when it has no text (an endpoint over silence: nothing to report).</summary>
+    private RecognitionEvent? EmitFinal(ICollection<RecognitionEvent> events)
     {
         var segment = ReadSegment();
         _lastPartial = "";
-        if (segment.Text.Length == 0) return; // an endpoint over silence: nothing to report
-        events.Add(new RecognitionEvent(RecognitionEventKind.Final, segment.Text, segment.Start, segment.End, segment.Confidence, segment.Words));
-        events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", segment.End, segment.End));
+        if (segment.Text.Length == 0) return null;
+        var final = new RecognitionEvent(RecognitionEventKind.Final, segment.Text, segment.Start, segment.End, segment.Confidence, segment.Words);
+        events.Add(final);
+        return final;
     }
 
     private string CurrentText()
@@ -107,7 +168,8 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
             var text = Normalize(Marshal.PtrToStringUTF8(result.Text));
             using var json = JsonDocument.Parse(Marshal.PtrToStringUTF8(result.Json) ?? "{}");
             var root = json.RootElement;
-            var segmentStart = root.TryGetProperty("start_time", out var st) && st.ValueKind == JsonValueKind.Number ? st.GetDouble() : 0;
+            var segmentStart = _streamStart / (double)IRecognitionStream.SampleRate
+                               + (root.TryGetProperty("start_time", out var st) && st.ValueKind == JsonValueKind.Number ? st.GetDouble() : 0);
             double start = segmentStart, end = segmentStart;
             if (root.TryGetProperty("timestamps", out var ts) && ts.ValueKind == JsonValueKind.Array && ts.GetArrayLength() > 0)
             {
