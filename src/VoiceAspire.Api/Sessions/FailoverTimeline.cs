@@ -11,13 +11,14 @@ namespace VoiceAspire.Api.Sessions;
 /// <item>no repeats: a final (or keyword) from a replacement that ends at or before the last one already delivered is
 /// dropped, and so is a partial inside that delivered audio.</item>
 /// </list>
-/// What is replayed: engines carry state from one utterance to the next (PocketSphinx's cepstral mean, the zipformer's
-/// encoder state and decoder context), so a fresh engine started at the last final's end does not always hear the rest
-/// as the lost one would have. While the whole stream fits in the bound, the buffer therefore keeps it all
-/// (<see cref="ExactReplay"/>): the replacement rebuilds the same state, its repeats of delivered finals are dropped,
-/// and the transcript equals a run without the fault. Once the stream outgrows the bound, the buffer keeps only the audio
-/// after the last final (released at every final from then on): a replay still loses and repeats nothing, but the
-/// words after the switch may differ slightly. Past the bound without any final, replay is refused.
+/// What is replayed: some engines carry state from one utterance to the next (PocketSphinx its cepstral mean and VAD),
+/// so a fresh engine started where the last utterance was cut does not always hear the rest as the lost one would have.
+/// While the whole stream fits in the bound, the buffer therefore keeps it all (<see cref="ExactReplay"/>): the
+/// replacement rebuilds the same state, its repeats of delivered finals are dropped, and the transcript equals a run
+/// without the fault. Once the stream outgrows the bound, the buffer keeps only the audio after the last cut (the
+/// engine's <c>endpoint</c> after a final, released at every cut from then on): a replay still loses and repeats no
+/// final, and engines that decode each utterance afresh (sherpa-onnx) give the same words; others may differ slightly
+/// after the switch. Past the bound without any cut, replay is refused.
 /// Seconds here are of this part of the session (a resumed session adds its own offset on top).
 /// Appends come from the sending side, finals from the receiving side; <see cref="BeginReplay"/> must not run
 /// concurrently with <see cref="Sent"/> (the session holds its send lock).
@@ -28,9 +29,9 @@ public sealed class FailoverTimeline : IDisposable
     private readonly UnfinalizedAudio? _audio;
     private readonly long _capacity;
     private readonly object _gate = new();
-    // End of the last final delivered, on the session part's clock (seconds and samples).
+    // End of the last final delivered (session part seconds), and the last cut: audio before it is never needed again.
     private double _lastFinalEnd = double.NegativeInfinity;
-    private long _finalizedSample;
+    private long _cutSample;
     private bool _exact = true;
 
     /// <param name="bufferSeconds">0: failover off (nothing is buffered).</param>
@@ -59,15 +60,15 @@ public sealed class FailoverTimeline : IDisposable
     public double PendingSeconds => (_audio?.Count ?? 0) / (double)SampleRate;
 
     /// <summary>
-    /// False once audio after the last final had to be dropped (more than the bound without a final): a replay would
-    /// lose words, so failover is refused until the next final.
+    /// False once audio after the last cut had to be dropped (more than the bound without a cut): a replay would
+    /// lose words, so failover is refused until the next cut.
     /// </summary>
     public bool CanReplay
     {
         get
         {
             if (_audio is null) return false;
-            lock (_gate) return _audio.StartSample <= _finalizedSample;
+            lock (_gate) return _audio.StartSample <= _cutSample;
         }
     }
 
@@ -77,11 +78,11 @@ public sealed class FailoverTimeline : IDisposable
         if (_audio is null) return;
         lock (_gate)
         {
-            // About to outgrow the bound: from now on keep only what follows the last final.
+            // About to outgrow the bound: from now on keep only what follows the last cut.
             if (_audio.Count + samples.Length > _capacity && _exact)
             {
                 _exact = false;
-                _audio.Finalized(_finalizedSample / (double)SampleRate);
+                _audio.Finalized(_cutSample / (double)SampleRate);
             }
             _audio.Append(samples);
         }
@@ -107,10 +108,22 @@ public sealed class FailoverTimeline : IDisposable
         {
             if (Failovers > 0 && end <= _lastFinalEnd) return false;
             _lastFinalEnd = Math.Max(_lastFinalEnd, end);
-            if (_audio is null) return true;
-            _finalizedSample = Math.Max(_finalizedSample, Math.Min((long)Math.Floor(end * SampleRate), _audio.EndSample));
-            if (!_exact) _audio.Finalized(end);
             return true;
+        }
+    }
+
+    /// <summary>
+    /// The engine cut the stream at <paramref name="streamEnd"/> (its <c>endpoint</c> after a final; a keyword detection's
+    /// end): the audio before it belongs to finished results and need never be replayed.
+    /// </summary>
+    public void Cut(double streamEnd)
+    {
+        if (_audio is null) return;
+        var end = ToSession(streamEnd);
+        lock (_gate)
+        {
+            _cutSample = Math.Max(_cutSample, Math.Min((long)Math.Floor(end * SampleRate), _audio.EndSample));
+            if (!_exact) _audio.Finalized(_cutSample / (double)SampleRate);
         }
     }
 
@@ -125,7 +138,7 @@ public sealed class FailoverTimeline : IDisposable
         {
             var end = _audio.EndSample;
             _audio.Finalized(end / (double)SampleRate);
-            _finalizedSample = Math.Max(_finalizedSample, end);
+            _cutSample = Math.Max(_cutSample, end);
             _lastFinalEnd = Math.Max(_lastFinalEnd, end / (double)SampleRate);
             _exact = true;
         }
@@ -139,7 +152,7 @@ public sealed class FailoverTimeline : IDisposable
     {
         lock (_gate)
         {
-            if (_audio is null || _audio.StartSample > _finalizedSample) throw new InvalidOperationException("Nothing can be replayed.");
+            if (_audio is null || _audio.StartSample > _cutSample) throw new InvalidOperationException("Nothing can be replayed.");
             var from = _audio.StartSample;
             var samples = _audio.ToArray();
             StreamStartSeconds = from / (double)SampleRate;

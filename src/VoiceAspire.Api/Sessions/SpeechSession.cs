@@ -377,7 +377,7 @@ public sealed class SpeechSession : IAsyncDisposable
                         await _events.Writer.WriteAsync(new TranscriptEvent(m.Text ?? "", false, SessionTime(m.Start), SessionTime(m.End), null, DateTimeOffset.UtcNow));
                         break;
                     case InferenceTypes.Final:
-                        // Settled first: the buffer then starts right after the last final this process received.
+                        // Checked first: a replacement's repeat of a delivered final is dropped.
                         if (!_timeline.Settle(m.End ?? 0))
                         {
                             _logger.LogWarning("Dropped a repeated final from the replacement stream ({Start:F2}-{End:F2} s)", SessionTime(m.Start), SessionTime(m.End));
@@ -397,8 +397,13 @@ public sealed class SpeechSession : IAsyncDisposable
                         break;
                     case InferenceTypes.Keyword:
                         if (!_timeline.Settle(m.End ?? 0)) break; // a replay heard the same keyword again
+                        _timeline.Cut(m.End ?? 0);
                         _telemetry.Detections.Add(1, new KeyValuePair<string, object?>("keyword", m.Keyword));
                         await _events.Writer.WriteAsync(new KeywordEvent(m.Keyword ?? "", m.Score, _timeline.ToSession(m.Start ?? 0), _timeline.ToSession(m.End ?? 0), m.Engine ?? Engine));
+                        break;
+                    case InferenceTypes.Endpoint:
+                        // Where the engine cut the utterance: a replay never needs the audio before it.
+                        _timeline.Cut(m.End ?? 0);
                         break;
                     case InferenceTypes.Language:
                         await _events.Writer.WriteAsync(new LanguageEvent(m.Language ?? "", m.Confidence, m.Engine ?? Engine));
@@ -456,7 +461,7 @@ public sealed class SpeechSession : IAsyncDisposable
         }
         var startedAt = Stopwatch.GetTimestamp();
         _logger.LogWarning("Inference stream on {Instance} lost ({Detail}); failing over with {Seconds:F2} s of audio from {From:F2} s ({Mode})",
-            lost.Instance, detail, _timeline.PendingSeconds, _offset + _timeline.PendingFromSeconds, _timeline.ExactReplay ? "exact" : "since the last final");
+            lost.Instance, detail, _timeline.PendingSeconds, _offset + _timeline.PendingFromSeconds, _timeline.ExactReplay ? "exact" : "since the last cut");
         _activity?.AddEvent(new ActivityEvent("voiceaspire.failover", tags: new ActivityTagsCollection { ["voiceaspire.instance.lost"] = lost.Instance?.ToString() }));
         // TryWrite: a client that stopped reading must not hold up the failover.
         _events.Writer.TryWrite(new EngineFailoverEvent(

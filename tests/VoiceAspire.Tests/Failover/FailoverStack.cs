@@ -20,19 +20,28 @@ public sealed class FailoverStack : IAsyncLifetime
     public ServiceProcess[] Inference { get; } = new ServiceProcess[2];
     public ServiceProcess Api { get; private set; } = null!;
 
+    /// <summary>A second Api on the same instances whose failover buffer holds only 3 s (Api:FailoverBufferSeconds).</summary>
+    public ServiceProcess SmallBufferApi { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Redis = await RedisServerProcess.StartAsync();
         RedisClient = await VoiceAspire.Redis.RedisClient.ConnectAsync(Redis.ConnectionString);
         await Task.WhenAll(Enumerable.Range(0, 2).Select(StartInferenceAsync));
-        Api = await ServiceProcess.StartAsync("VoiceAspire.Api", new Dictionary<string, string>
-        {
-            ["services__inference__http__0"] = $"http://127.0.0.1:{_ports[0]}",
-            ["services__inference__http__1"] = $"http://127.0.0.1:{_ports[1]}",
-            ["ConnectionStrings__cache"] = Redis.ConnectionString,
-            ["Api__Cluster__HeartbeatPollSeconds"] = "0.25",
-            ["Api__Cluster__DeadInstanceSeconds"] = "2",
-        });
+        var api = StartApiAsync(new Dictionary<string, string>());
+        var small = StartApiAsync(new Dictionary<string, string> { ["Api__FailoverBufferSeconds"] = "3" });
+        Api = await api;
+        SmallBufferApi = await small;
+    }
+
+    private Task<ServiceProcess> StartApiAsync(Dictionary<string, string> environment)
+    {
+        environment["services__inference__http__0"] = $"http://127.0.0.1:{_ports[0]}";
+        environment["services__inference__http__1"] = $"http://127.0.0.1:{_ports[1]}";
+        environment["ConnectionStrings__cache"] = Redis.ConnectionString;
+        environment["Api__Cluster__HeartbeatPollSeconds"] = "0.25";
+        environment["Api__Cluster__DeadInstanceSeconds"] = "2";
+        return ServiceProcess.StartAsync("VoiceAspire.Api", environment);
     }
 
     /// <summary>Starts (or restarts) instance <paramref name="index"/> and loads both engines, as a warm instance has them.</summary>
@@ -95,6 +104,7 @@ public sealed class FailoverStack : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (Api is not null) await Api.DisposeAsync();
+        if (SmallBufferApi is not null) await SmallBufferApi.DisposeAsync();
         foreach (var process in Inference)
             if (process is not null) await process.DisposeAsync();
         if (RedisClient is not null) await RedisClient.DisposeAsync();

@@ -30,13 +30,24 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
     [Theory]
     [InlineData("sherpa-onnx")]
     [InlineData("pocketsphinx")]
-    public async Task Killing_the_serving_instance_mid_stream_loses_and_repeats_no_final(string engine)
+    public Task Killing_the_serving_instance_mid_stream_loses_and_repeats_no_final(string engine) =>
+        KillMidStreamAsync(engine, engine == "pocketsphinx" ? Jfk : Speech, stack.Api);
+
+    /// <summary>
+    /// Through the Api whose buffer holds only 3 s: the replay is the audio after the last cut, not the whole stream.
+    /// sherpa-onnx decodes each utterance from its endpoint on, so that replay gives the same words too.
+    /// </summary>
+    [Fact]
+    public Task Past_the_buffer_bound_the_replay_from_the_last_cut_gives_the_same_transcript() =>
+        KillMidStreamAsync("sherpa-onnx", Speech, stack.SmallBufferApi, expectExactReplay: false);
+
+    private async Task KillMidStreamAsync(string engine, byte[] audio, ServiceProcess api, bool expectExactReplay = true)
     {
-        var chunks = ApiFixture.FixedChunks(engine == "pocketsphinx" ? Jfk : Speech, ChunkBytes).ToList();
+        var chunks = ApiFixture.FixedChunks(audio, ChunkBytes).ToList();
         var expected = await BaselineAsync(engine, chunks);
 
         var received = new List<(JsonElement Message, long At)>();
-        await using var client = await JsonSocketClient.ConnectAsync(stack.WebSocketUri($"/ws/{Seed001Session.NewClientId("fail")}"));
+        await using var client = await JsonSocketClient.ConnectAsync(Seed001Session.WebSocketUri(api.BaseAddress, $"/ws/{Seed001Session.NewClientId("fail")}"));
         client.OnMessage = m => { lock (received) received.Add((m, Stopwatch.GetTimestamp())); };
         await client.SendJsonAsync(new { type = "start_recording", engine });
         await client.WaitForTypeAsync("status", "MODEL_LOADED");
@@ -80,6 +91,9 @@ public class FailoverTests(FailoverStack stack, ITestOutputHelper output)
             output.WriteLine($"{engine}: killed instance {victim}; ENGINE_FAILOVER after {Ms(killedAt, failoverAt):F0} ms, " +
                              $"first result from the new instance after {(firstAfter == 0 ? double.NaN : Ms(killedAt, firstAfter)):F0} ms; {finals.Count} finals");
             output.WriteLine($"expected: {expected}");
+            output.WriteLine(api.Log.Split('\n').LastOrDefault(l => l.Contains("Failed over to")) ?? "(no failover line in the Api log)");
+            var lostLine = api.Log.Split('\n').Last(l => l.Contains("failing over with"));
+            Assert.Contains(expectExactReplay ? "(exact)" : "(since the last cut)", lostLine);
         }
         finally
         {

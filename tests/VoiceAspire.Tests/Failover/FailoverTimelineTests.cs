@@ -27,26 +27,28 @@ public class FailoverTimelineTests
     }
 
     [Fact]
-    public void Past_the_bound_the_replay_starts_at_the_last_final_and_the_replacement_times_are_shifted()
+    public void Past_the_bound_the_replay_starts_at_the_last_cut_and_the_replacement_times_are_shifted()
     {
         using var timeline = new FailoverTimeline(bufferSeconds: 4);
         timeline.Sent(Ramp(0, 16_000 * 3));
-        Assert.True(timeline.Settle(2.5));
-        timeline.Sent(Ramp(48_000, 16_000 * 2)); // 5 s: over the bound, keep only what follows the final
+        Assert.True(timeline.Settle(2.5)); // a final ending at 2.5 s
+        timeline.Cut(2.8); // and the engine's endpoint after its trailing silence
+        timeline.Sent(Ramp(48_000, 16_000 * 2)); // 5 s: over the bound, keep only what follows the cut
         Assert.False(timeline.ExactReplay);
-        Assert.Equal(2.5, timeline.PendingFromSeconds, 6);
+        Assert.Equal(2.8, timeline.PendingFromSeconds, 6);
 
         var (samples, from) = timeline.BeginReplay();
-        Assert.Equal(2.5, from, 6);
-        Assert.Equal(Ramp(40_000, 40_000), samples);
+        Assert.Equal(2.8, from, 6);
+        Assert.Equal(Ramp(44_800, 35_200), samples);
         // The replacement's clock starts at 0 where the replay starts.
-        Assert.Equal(3.75, timeline.ToSession(1.25), 6);
-        Assert.False(timeline.Settle(0)); // ends where the delivered final ended: a repeat
-        Assert.True(timeline.Settle(1.5)); // 4.0 s on the session clock; released at once from now on
+        Assert.Equal(4.05, timeline.ToSession(1.25), 6);
+        Assert.True(timeline.Settle(1.5)); // 4.3 s on the session clock
+        timeline.Cut(1.7); // 4.5 s: released at once from now on
+        Assert.Equal(4.5, timeline.PendingFromSeconds, 6);
         timeline.Sent(Ramp(80_000, 16_000));
         var (second, from2) = timeline.BeginReplay();
-        Assert.Equal(4.0, from2, 6);
-        Assert.Equal(Ramp(64_000, 32_000), second);
+        Assert.Equal(4.5, from2, 6);
+        Assert.Equal(Ramp(72_000, 24_000), second);
         Assert.Equal(2, timeline.Failovers);
     }
 
@@ -62,13 +64,15 @@ public class FailoverTimelineTests
     }
 
     [Fact]
-    public void Past_the_bound_without_a_final_replay_is_refused_until_the_next_final()
+    public void Past_the_bound_without_a_cut_replay_is_refused_until_the_next_one()
     {
         using var timeline = new FailoverTimeline(bufferSeconds: 2);
-        timeline.Sent(Ramp(0, 16_000 * 3)); // 3 s with no final: the first second is gone
+        timeline.Sent(Ramp(0, 16_000 * 3)); // 3 s with no cut: the first second is gone
         Assert.False(timeline.CanReplay);
         Assert.Throws<InvalidOperationException>(() => timeline.BeginReplay());
-        Assert.True(timeline.Settle(2.0)); // a final past the dropped audio: the buffer is whole again
+        Assert.True(timeline.Settle(1.9));
+        Assert.False(timeline.CanReplay); // a final alone is not a cut
+        timeline.Cut(2.0); // its endpoint, past the dropped audio: the buffer is whole again
         Assert.True(timeline.CanReplay);
         Assert.Equal(Ramp(32_000, 16_000), timeline.BeginReplay().Samples);
     }
