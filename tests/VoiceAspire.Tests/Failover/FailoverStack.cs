@@ -65,9 +65,8 @@ public sealed class FailoverStack : IAsyncLifetime
     public async Task RestartInferenceAsync(int index)
     {
         await Inference[index].DisposeAsync();
+        // Api:Cluster:DeadInstanceSeconds (2 s here) has passed by the time it is back and warm.
         await StartInferenceAsync(index);
-        // The Api avoids an instance for Api:Cluster:DeadInstanceSeconds after its stream dropped.
-        await Task.Delay(TimeSpan.FromSeconds(2));
     }
 
     /// <summary>The live heartbeats, by instance index (-1: an address the stack does not know).</summary>
