@@ -25,8 +25,8 @@ public sealed record SpeechSessionRequest(string SessionId, string Dialect, stri
 /// await (the Inference socket's flow control reaches the client), events wait in a bounded channel
 /// for the dialect to send them. Single producer: one dialect loop calls Push/Stop.
 /// Failover (docs/scaling.md): when the Inference stream is lost mid-session, the pump opens a stream on another
-/// instance, replays the buffered audio (<see cref="FailoverTimeline"/>: everything up to the last final is kept) and goes on; meanwhile pushes
-/// only buffer, and a stop waits for the new stream.
+/// instance, replays the buffered audio (<see cref="FailoverTimeline"/>) and goes on; meanwhile pushes only buffer,
+/// and a stop waits for the new stream.
 /// </summary>
 public sealed class SpeechSession : IAsyncDisposable
 {
@@ -261,7 +261,7 @@ public sealed class SpeechSession : IAsyncDisposable
             ThrowIfLost();
             // The engine's state before a reset no longer matters: a replay starts after it (a fresh stream is reset).
             _timeline.SettleAll();
-            if (_linkDown) _events.Writer.TryWrite(new ResetEvent(_offset + AudioSeconds));
+            if (_linkDown) _events.Writer.TryWrite(new ResetEvent(AudioSeconds)); // on the engine's clock, like its own answer
             else await SendOrMarkDownAsync(c => c.ResetAsync(cancellationToken), cancellationToken);
         }
         finally
