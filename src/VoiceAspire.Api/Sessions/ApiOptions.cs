@@ -50,9 +50,9 @@ public sealed class ApiOptions
     public double ResumeHandoffSeconds { get; set; } = 3;
 
     /// <summary>
-    /// Failover (docs/scaling.md): each session keeps at most this many seconds of audio not yet covered by a final, to
-    /// replay to another Inference instance when its own dies. Past it, failover is refused (the session ends with
-    /// SERVICE_UNAVAILABLE). 0 turns failover off.
+    /// Failover (docs/scaling.md): each session keeps at most this many seconds of audio to replay to another Inference
+    /// instance when its own dies (the whole stream while it fits, then the audio after the engine's last cut). More audio
+    /// than this without a cut: failover is refused (the session ends with SERVICE_UNAVAILABLE). 0 turns failover off.
     /// </summary>
     public double FailoverBufferSeconds { get; set; } = 60;
 

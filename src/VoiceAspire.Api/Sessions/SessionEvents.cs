@@ -30,7 +30,7 @@ public sealed record StatusEvent(string Code, string Message) : SessionEvent;
 /// <summary>
 /// The Inference instance serving the session was lost and the session moved to another one (docs/scaling.md): the buffered
 /// audio is replayed there, so no final is lost or repeated and times continue. ReplayFromSeconds: session time where the
-/// replay starts (the stream's start while it fits the buffer, else the last final's end); ReplaySeconds: how much is replayed.
+/// replay starts (the stream's start while it fits the buffer, else the engine's last cut); ReplaySeconds: how much is replayed.
 /// </summary>
 public sealed record EngineFailoverEvent(string Message, double ReplayFromSeconds, double ReplaySeconds) : SessionEvent;
 
