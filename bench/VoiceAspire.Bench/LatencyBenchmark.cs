@@ -39,12 +39,8 @@ public static class LatencyBenchmark
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 
         await using var stack = await ApiStack.StartAsync(sherpaModelDir: Directory.GetDirectories(sharedModels).FirstOrDefault());
-        var builder = Host.CreateApplicationBuilder([]);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Configuration["Engines:SherpaOnnx:ModelPaths:0"] = sharedModels;
-        builder.AddInference();
-        using var host = builder.Build();
-        var direct = await host.Services.GetRequiredService<EngineCatalog>().GetAsync(engine);
+        var (host, direct) = await DirectEngineAsync(engine, sharedModels);
+        using var _ = host;
 
         foreach (var n in streamCounts)
         {
@@ -61,14 +57,35 @@ public static class LatencyBenchmark
         public int Errors;
     }
 
+    /// <summary>The <paramref name="q"/> quantile of seconds, in ms as printed; "–" for none.</summary>
+    internal static string P(IReadOnlyCollection<double> values, double q)
+    {
+        if (values.Count == 0) return "–";
+        var sorted = values.Order().ToArray();
+        return (sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)] * 1000).ToString("F0");
+    }
+
+    /// <summary>An engine loaded in this process (the shared models), with the host that owns it: the ceiling to compare with.</summary>
+    internal static async Task<(IHost Host, IRecognitionEngine Engine)> DirectEngineAsync(string engine, string sharedModels)
+    {
+        var builder = Host.CreateApplicationBuilder([]);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Configuration["Engines:SherpaOnnx:ModelPaths:0"] = sharedModels;
+        builder.AddInference();
+        var host = builder.Build();
+        try
+        {
+            return (host, await host.Services.GetRequiredService<EngineCatalog>().GetAsync(engine));
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
     private static void Print(string path, int streams, Stats s)
     {
-        static string P(ConcurrentBag<double> values, double q)
-        {
-            if (values.IsEmpty) return "–";
-            var sorted = values.Order().ToArray();
-            return (sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)] * 1000).ToString("F0");
-        }
         Console.WriteLine($"| {path} | {streams} | {P(s.Partial, .5)} | {P(s.Partial, .95)} | {P(s.Partial, .99)} | {P(s.Final, .5)} | {P(s.Final, .95)} | {P(s.Final, .99)} | {s.Partial.Count} | {s.Final.Count} | {s.Errors} |");
     }
 

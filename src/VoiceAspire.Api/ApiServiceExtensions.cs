@@ -10,6 +10,7 @@ using VoiceAspire.Api.Protocols.Seed001;
 using VoiceAspire.Api.Protocols.Voice;
 using VoiceAspire.Api.Protocols.Wake;
 using VoiceAspire.Api.Sessions;
+using VoiceAspire.Api.Sessions.Metrics;
 using VoiceAspire.Api.Sessions.Redis;
 using VoiceAspire.ServiceDefaults.Validation;
 
@@ -61,7 +62,9 @@ public static class ApiServiceExtensions
         // Before /ws/{client_id}: a literal segment wins over the parameter in routing, but say so explicitly.
         app.Map("/ws/wake", (HttpContext context, WakeEndpoint endpoint) => WakeEndpoint.HandleAsync(context, endpoint));
         app.Map("/ws/language", (HttpContext context, LanguageEndpoint endpoint) => LanguageEndpoint.HandleAsync(context, endpoint));
-        app.MapGet("/ws/language/metrics", (LanguageMetrics metrics) => Results.Json(metrics.Snapshot(), LanguageProtocol.Json));
+        app.MapGet("/ws/language/metrics", async (LanguageMetrics metrics, CancellationToken cancellationToken) =>
+            Results.Json(await metrics.SnapshotAsync(cancellationToken), LanguageProtocol.Json));
+        MetricsEndpoints.Map(app);
         ModelEndpoints.Map(app);
         OpenAITranscriptionEndpoint.Map(app);
         return app;

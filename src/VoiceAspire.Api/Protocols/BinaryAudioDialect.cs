@@ -84,6 +84,7 @@ internal abstract class BinaryAudioDialect(
         using var activity = ApiTelemetry.ActivitySource.StartActivity($"{Dialect}.session");
         activity?.SetTag("voiceaspire.session.id", sessionId);
         await using var socket = new DialectSocket(webSocket, o.MaxMessageBytes, Json, logger, requestAborted);
+        using var opened = telemetry.ConnectionOpened(Dialect);
 
         if (!validation.IsValid)
         {

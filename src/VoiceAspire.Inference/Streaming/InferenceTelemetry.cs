@@ -20,6 +20,7 @@ public sealed class InferenceTelemetry : IDisposable
         AudioSeconds = _meter.CreateCounter<double>("voiceaspire.inference.audio.duration", "s", "Audio received by engines.");
         Errors = _meter.CreateCounter<long>("voiceaspire.inference.errors", "{error}", "Errors sent to clients, by code.");
         RealTimeFactor = _meter.CreateHistogram<double>("voiceaspire.inference.engine.rtf", "1", "Engine processing time over audio duration, per batch.");
+        EngineDuration = _meter.CreateHistogram<double>("voiceaspire.inference.engine.duration", "s", "Engine processing time per batch of audio, by engine.");
         Events = _meter.CreateCounter<long>("voiceaspire.inference.events", "{event}", "Recognition events sent, by type.");
         Fallbacks = _meter.CreateCounter<long>("voiceaspire.inference.fallbacks", "{session}", "Cloud engine sessions moved to their local fallback, by engine and error code.");
         _meter.CreateObservableGauge("voiceaspire.inference.queue.pending", () => queue.Pending, "{item}", "Engine work items waiting for a thread.");
@@ -31,6 +32,7 @@ public sealed class InferenceTelemetry : IDisposable
     public Counter<double> AudioSeconds { get; }
     public Counter<long> Errors { get; }
     public Histogram<double> RealTimeFactor { get; }
+    public Histogram<double> EngineDuration { get; }
     public Counter<long> Events { get; }
     public Counter<long> Fallbacks { get; }
 

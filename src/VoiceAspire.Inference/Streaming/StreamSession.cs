@@ -428,7 +428,9 @@ internal sealed class StreamSession
                 var seconds = length / (double)InferenceStreamProtocol.SampleRate;
                 _samplesReceived += length;
                 _telemetry.AudioSeconds.Add(seconds);
-                _telemetry.RealTimeFactor.Record(Stopwatch.GetElapsedTime(started).TotalSeconds / seconds, _engineTag);
+                var processing = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                _telemetry.RealTimeFactor.Record(processing / seconds, _engineTag);
+                _telemetry.EngineDuration.Record(processing, _engineTag);
                 await PublishAsync(events);
             }
             if (_finishRequested)

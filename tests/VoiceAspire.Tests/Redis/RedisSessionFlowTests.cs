@@ -43,7 +43,11 @@ public sealed class RedisSessionFlowTests
 
         var keys = new List<string>();
         await foreach (var key in redisClient.ScanAsync()) keys.Add(key);
-        Assert.Equal([RedisTranscriptStore.RecordKey(sessionId), RedisTranscriptStore.TranscriptKey(sessionId)], keys.Order());
+        // Besides the session: only the cluster counters (numbers by dialect and code, never text or audio).
+        var counterKeys = keys.Where(k => k.StartsWith(VoiceAspire.Api.Sessions.Metrics.ClusterCounters.KeyPrefix, StringComparison.Ordinal)).ToList();
+        Assert.Equal([RedisTranscriptStore.RecordKey(sessionId), RedisTranscriptStore.TranscriptKey(sessionId)], keys.Except(counterKeys).Order());
+        foreach (var key in counterKeys.Where(k => k != VoiceAspire.Api.Sessions.Metrics.ClusterCounters.InstancesKey))
+            Assert.All(await redisClient.HashGetAllAsync(key), f => Assert.True(long.TryParse(f.Value.ToString(), out _), $"{key} {f.Key}={f.Value}"));
         var storedBytes = stored.Sum(s => s.ToArray().Length) + record.Sum(f => f.Key.Length + f.Value.ToArray().Length);
         Assert.True(storedBytes < audio.Length / 50, $"{storedBytes} bytes stored for {audio.Length} bytes of audio");
 

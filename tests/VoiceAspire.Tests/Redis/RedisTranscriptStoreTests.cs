@@ -77,8 +77,12 @@ public sealed class RedisTranscriptStoreTests(RedisServerFixture redis) : IClass
         await client.KeyExpireAsync(RedisTranscriptStore.TranscriptKey(id), TimeSpan.FromMilliseconds(50));
         await client.KeyExpireAsync(RedisTranscriptStore.RecordKey(id), TimeSpan.FromMilliseconds(50));
         await Task.Delay(200);
-        Assert.Empty(await store.GetAsync(id));
-        Assert.Null(await store.GetSessionAsync(id));
+        Assert.False(await client.KeyExistsAsync(RedisTranscriptStore.TranscriptKey(id)));
+        Assert.False(await client.KeyExistsAsync(RedisTranscriptStore.RecordKey(id)));
+        // Any other instance finds nothing (this store still mirrors the session it runs, and would write it back).
+        var other = Store(client, NewKey(), ttl: 10);
+        Assert.Empty(await other.GetAsync(id));
+        Assert.Null(await other.GetSessionAsync(id));
     }
 
     [Fact]

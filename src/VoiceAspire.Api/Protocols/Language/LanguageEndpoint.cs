@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Audio;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Sessions;
+using VoiceAspire.Api.Sessions.Metrics;
 
 namespace VoiceAspire.Api.Protocols.Language;
 
@@ -52,26 +53,32 @@ public sealed record LanguageError(string Message, string Code, string Timestamp
     public string Type => "error";
 }
 
-/// <summary>GET /ws/language/metrics: the seed's server metrics of this Api process.</summary>
+/// <summary>
+/// GET /ws/language/metrics: the seed's server metrics. The counts are the cluster's (every Api instance sharing the
+/// Redis; <c>scope</c> "cluster"), or this process's without Redis (<c>scope</c> "process", <c>note</c> says why);
+/// processing times are always this process's recent samples.
+/// </summary>
 public sealed record LanguageMetricsSnapshot(long ActiveConnections, long TotalRequests, long Errors, int ProcessingSamples, double? AverageProcessingMs,
-    double? P50ProcessingMs, double? P95ProcessingMs, double? MaxProcessingMs);
+    double? P50ProcessingMs, double? P95ProcessingMs, double? MaxProcessingMs, string Scope = "process", int Instances = 1, string? Note = null);
 
-/// <summary>Seed 003's ServerMetrics, in process (the OpenTelemetry metrics carry the same, for every instance).</summary>
-public sealed class LanguageMetrics
+/// <summary>Seed 003's ServerMetrics: counts through the cluster counters (Redis when configured), processing times in process.</summary>
+public sealed class LanguageMetrics(ClusterCounters counters)
 {
+    private const string Requests = "language:requests";
+    private const string Connections = "language:connections";
+    private const string Errors = "language:errors";
     private const int MaxSamples = 1000;
     private readonly Queue<double> _processingMs = new();
-    private long _active, _total, _errors;
 
     public void Opened()
     {
-        Interlocked.Increment(ref _active);
-        Interlocked.Increment(ref _total);
+        counters.AddActive(Connections, 1);
+        counters.Increment(Requests);
     }
 
-    public void Closed() => Interlocked.Decrement(ref _active);
+    public void Closed() => counters.AddActive(Connections, -1);
 
-    public void Error() => Interlocked.Increment(ref _errors);
+    public void Error() => counters.Increment(Errors);
 
     public void Processed(double ms)
     {
@@ -82,13 +89,15 @@ public sealed class LanguageMetrics
         }
     }
 
-    public LanguageMetricsSnapshot Snapshot()
+    public async Task<LanguageMetricsSnapshot> SnapshotAsync(CancellationToken cancellationToken = default)
     {
+        var counts = await counters.SnapshotAsync(cancellationToken);
         double[] samples;
         lock (_processingMs) samples = _processingMs.Order().ToArray();
         double? At(double q) => samples.Length == 0 ? null : Math.Round(samples[(int)Math.Min(samples.Length - 1, q * samples.Length)], 1);
-        return new LanguageMetricsSnapshot(Interlocked.Read(ref _active), Interlocked.Read(ref _total), Interlocked.Read(ref _errors), samples.Length,
-            samples.Length == 0 ? null : Math.Round(samples.Average(), 1), At(0.5), At(0.95), samples.Length == 0 ? null : Math.Round(samples[^1], 1));
+        return new LanguageMetricsSnapshot(counts.ActiveNow(Connections), counts.Total(Requests), counts.Total(Errors), samples.Length,
+            samples.Length == 0 ? null : Math.Round(samples.Average(), 1), At(0.5), At(0.95), samples.Length == 0 ? null : Math.Round(samples[^1], 1),
+            counts.Scope, counts.Instances, counts.Note);
     }
 }
 

@@ -99,6 +99,7 @@ internal sealed class VoiceEndpoint(
         using var activity = ApiTelemetry.ActivitySource.StartActivity("voice.session");
         activity?.SetTag("voiceaspire.session.id", session.Id);
         await using var socket = new DialectSocket(webSocket, apiOptions.Value.MaxMessageBytes, VoiceProtocol.Json, logger, requestAborted);
+        using var opened = Telemetry.ConnectionOpened(VoiceProtocol.Dialect);
         await using var conversation = new VoiceConversation(this, session, socket, logger);
 
         session.Status = VoiceSessionStatus.Connected;

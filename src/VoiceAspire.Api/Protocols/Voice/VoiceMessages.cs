@@ -90,5 +90,8 @@ public sealed record VoiceError(string Message, string Code)
 /// <summary>POST /api/v1/sessions answer.</summary>
 public sealed record VoiceSessionCreated(string SessionId, string NamespaceId, string Status, string CreatedAt, string WebSocketPath, string? Engine);
 
-/// <summary>GET /ws/stats (seed 002): connections now, each id cut to 8 characters.</summary>
-public sealed record VoiceStats(int ActiveConnections, IReadOnlyList<string> ConnectionIds, int Sessions);
+/// <summary>
+/// GET /ws/stats (seed 002): this instance's connections now, each id cut to 8 characters, and its sessions; <c>cluster</c>:
+/// the voice connections of every Api instance sharing the Redis (or this process's, said by its scope).
+/// </summary>
+public sealed record VoiceStats(int ActiveConnections, IReadOnlyList<string> ConnectionIds, int Sessions, Sessions.Metrics.DialectFigures? Cluster = null);

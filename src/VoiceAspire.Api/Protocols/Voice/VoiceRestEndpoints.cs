@@ -18,10 +18,11 @@ internal static class VoiceRestEndpoints
         app.MapDelete("/api/v1/sessions/{id}", (string id, VoiceSessionRegistry sessions) =>
             sessions.Get(id) is { IsConnected: true } ? Results.Json(new VoiceError("The session has a live connection; close it first.", "SESSION_IN_USE"), VoiceProtocol.Json, statusCode: 409)
             : sessions.Delete(id) ? Results.NoContent() : NotFound());
-        app.MapGet("/ws/stats", (VoiceSessionRegistry sessions) =>
+        app.MapGet("/ws/stats", async (VoiceSessionRegistry sessions, Sessions.Metrics.ClusterCounters counters, CancellationToken cancellationToken) =>
         {
             var connected = sessions.Connected();
-            return Results.Json(new VoiceStats(connected.Count, connected.Select(s => s.Id[..8]).ToArray(), sessions.Count), VoiceProtocol.Json);
+            var cluster = Sessions.Metrics.DialectFigures.Of(await counters.SnapshotAsync(cancellationToken), VoiceProtocol.Dialect);
+            return Results.Json(new VoiceStats(connected.Count, connected.Select(s => s.Id[..8]).ToArray(), sessions.Count, cluster), VoiceProtocol.Json);
         });
     }
 

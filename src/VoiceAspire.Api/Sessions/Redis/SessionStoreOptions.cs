@@ -19,6 +19,18 @@ public sealed class SessionStoreOptions
     /// <summary>Most transcript segments kept per session; more get BUFFER_OVERFLOW.</summary>
     public int MaxSegmentsPerSession { get; set; } = InMemoryTranscriptStore.MaxSegmentsPerSession;
 
+    /// <summary>
+    /// Segments (in all sessions) this process keeps to write its live sessions back after a Redis outage or restart.
+    /// A session that does not fit is written through only, and counted as dropped.
+    /// </summary>
+    public int MaxMirroredSegments { get; set; } = 200_000;
+
+    /// <summary>Deletes of ended sessions kept for retry while Redis is away; more are dropped (the keys expire with their TTL).</summary>
+    public int MaxPendingDeletes { get; set; } = 10_000;
+
+    /// <summary>How often sessions Redis failed to take (or lost) are written back.</summary>
+    public int ResyncMilliseconds { get; set; } = 1000;
+
     /// <summary>The decoded key; null when none is configured.</summary>
     public byte[]? KeyBytes() => string.IsNullOrWhiteSpace(EncryptionKey) ? null : Convert.FromBase64String(EncryptionKey.Trim());
 }
@@ -33,6 +45,9 @@ public sealed class SessionStoreOptionsValidator : AbstractValidator<SessionStor
             .WithMessage("must be base64 of exactly 32 bytes (AES-256), e.g. the output of `openssl rand -base64 32`.");
         RuleFor(o => o.TtlSeconds).InclusiveBetween(10, 30 * 24 * 3600);
         RuleFor(o => o.MaxSegmentsPerSession).InclusiveBetween(1, 1_000_000);
+        RuleFor(o => o.MaxMirroredSegments).InclusiveBetween(0, 10_000_000);
+        RuleFor(o => o.MaxPendingDeletes).InclusiveBetween(0, 1_000_000);
+        RuleFor(o => o.ResyncMilliseconds).InclusiveBetween(50, 60_000);
     }
 
     private static bool BeA256BitKey(string? key)

@@ -1,9 +1,14 @@
 using Microsoft.Extensions.Options;
+using VoiceAspire.Api.Sessions.Metrics;
+using VoiceAspire.Redis;
 using VoiceAspire.ServiceDefaults.Validation;
 
 namespace VoiceAspire.Api.Sessions.Redis;
 
-/// <summary>Picks the transcript store: Redis when ConnectionStrings:cache is set, else the single-process in-memory one.</summary>
+/// <summary>
+/// Picks the transcript store: Redis when ConnectionStrings:cache is set, else the single-process in-memory one; and the
+/// cluster counters, shared through the same Redis (process-local without it).
+/// </summary>
 public static class SessionStoreRegistration
 {
     public const string ConnectionName = "cache";
@@ -12,14 +17,20 @@ public static class SessionStoreRegistration
     {
         var services = builder.Services;
         services.AddValidatedOptions<SessionStoreOptions, SessionStoreOptionsValidator>(builder.Configuration, SessionStoreOptions.Section);
+        services.AddValidatedOptions<ClusterMetricsOptions, ClusterMetricsOptionsValidator>(builder.Configuration, ClusterMetricsOptions.Section);
         if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(ConnectionName)))
         {
             services.AddSingleton<ITranscriptStore, InMemoryTranscriptStore>();
+            services.AddSingleton(sp => new ClusterCounters(sp.GetRequiredService<IOptions<ClusterMetricsOptions>>(), sp.GetRequiredService<ILogger<ClusterCounters>>()));
         }
         else
         {
             builder.AddRedisClient(ConnectionName);
             services.AddSingleton<ITranscriptStore, RedisTranscriptStore>();
+            services.AddHostedService<RedisTranscriptStoreSync>();
+            services.AddSingleton(sp => new ClusterCounters(sp.GetRequiredService<IOptions<ClusterMetricsOptions>>(), sp.GetRequiredService<ILogger<ClusterCounters>>(),
+                sp.GetRequiredService<IRedisClient>()));
+            services.AddHostedService<ClusterCountersFlusher>();
         }
         services.AddHostedService<SessionStoreStartupReport>();
         return builder;
