@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for VoiceAspire: the Debian packages the engines and tests
-# use, then the pinned npm natives (scripts/fetch-natives.sh). Safe to run again: it installs
+# use, then the pinned npm natives (scripts/fetch-natives.sh) and the official SDK clients the
+# compatibility tests drive (scripts/fetch-sdk-clients.sh). Safe to run again: it installs
 # only what is missing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -13,6 +14,7 @@ declare -A wanted=(
   [espeak-ng]=/usr/bin/espeak-ng
   [sox]=/usr/bin/sox
   [chromium]=/usr/bin/chromium # dashboard browser tests (Playwright ExecutablePath; it never downloads a browser)
+  [npm]=/usr/bin/npm # pinned natives and SDK clients come from npm packages
 )
 missing=()
 for pkg in "${!wanted[@]}"; do
@@ -29,3 +31,4 @@ else
 fi
 
 bash "$here/fetch-natives.sh"
+bash "$here/fetch-sdk-clients.sh"

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using VoiceAspire.Api.Cluster;
 using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
+using VoiceAspire.Api.Protocols.Deepgram;
 using VoiceAspire.Api.Protocols.Language;
 using VoiceAspire.Api.Protocols.Listen;
 using VoiceAspire.Api.Protocols.OpenAI;
@@ -43,6 +44,9 @@ public static class ApiServiceExtensions
         services.AddValidatedOptions<OpenAICompatOptions, OpenAICompatOptionsValidator>(builder.Configuration, OpenAICompatOptions.Section);
         services.AddSingleton<IValidator<OpenAITranscriptionRequest>, OpenAITranscriptionRequestValidator>();
         services.AddSingleton<OpenAITranscriptionEndpoint>();
+        services.AddValidatedOptions<DeepgramCompatOptions, DeepgramCompatOptionsValidator>(builder.Configuration, DeepgramCompatOptions.Section);
+        services.AddSingleton<IValidator<DeepgramListenRequest>, DeepgramListenRequestValidator>();
+        services.AddSingleton<DeepgramListenEndpoint>();
 
         // Inference's REST side, found through service discovery ("http://inference").
         services.AddHttpClient(ModelEndpoints.HttpClientName, (sp, http) =>
@@ -67,6 +71,7 @@ public static class ApiServiceExtensions
         MetricsEndpoints.Map(app);
         ModelEndpoints.Map(app);
         OpenAITranscriptionEndpoint.Map(app);
+        DeepgramListenEndpoint.Map(app);
         return app;
     }
 

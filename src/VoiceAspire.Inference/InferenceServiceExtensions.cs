@@ -3,6 +3,7 @@ using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Cluster;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.Deepgram;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -33,6 +34,8 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
+        services.AddValidatedOptions<DeepgramOptions, DeepgramOptionsValidator>(builder.Configuration, DeepgramOptions.Section);
+        services.AddSingleton<IEngineProvider, DeepgramEngineProvider>();
         services.AddSingleton<EngineCatalog>();
         services.AddSingleton<EngineWorkQueue>();
         services.AddSingleton<InferenceTelemetry>();

@@ -217,7 +217,7 @@ internal abstract class BinaryAudioDialect(
     }
 
     /// <summary>A JSON object's "type", or null for anything else (not JSON, not an object, no string type).</summary>
-    protected static string? JsonType(ReadOnlySpan<byte> json)
+    internal static string? JsonType(ReadOnlySpan<byte> json)
     {
         try
         {

@@ -24,6 +24,9 @@ public sealed record KeywordEvent(string Keyword, float? Score, double Start, do
 /// <summary>The engine's state was reset (after the audio sent before the reset); Time: seconds of session audio.</summary>
 public sealed record ResetEvent(double Time) : SessionEvent;
 
+/// <summary>A finalize request was carried out (its final, if any, came before); Time: seconds of session audio.</summary>
+public sealed record FinalizedEvent(double Time) : SessionEvent;
+
 /// <summary>A lifecycle step (<see cref="SessionStatusCodes"/>).</summary>
 public sealed record StatusEvent(string Code, string Message) : SessionEvent;
 

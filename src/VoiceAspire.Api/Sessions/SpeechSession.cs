@@ -270,6 +270,24 @@ public sealed class SpeechSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Settles the current utterance now (Deepgram's Finalize): after the audio pushed before it, the engine's final for
+    /// it (if any text) arrives, then a <see cref="FinalizedEvent"/>; the session goes on. Throws <see cref="SessionException"/>
+    /// SERVICE_UNAVAILABLE when the stream is gone.
+    /// </summary>
+    public async ValueTask FinalizeAsync(CancellationToken cancellationToken)
+    {
+        if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
+        try
+        {
+            await _inference.Client.FinalizeAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", e.Message, e);
+        }
+    }
+
     /// <summary>The finals so far, joined.</summary>
     public async Task<string> TranscriptAsync(CancellationToken cancellationToken = default)
     {
@@ -410,6 +428,9 @@ public sealed class SpeechSession : IAsyncDisposable
                         break;
                     case InferenceTypes.Reset:
                         await _events.Writer.WriteAsync(new ResetEvent(_timeline.ToSession(m.End ?? 0)));
+                        break;
+                    case InferenceTypes.Finalized:
+                        await _events.Writer.WriteAsync(new FinalizedEvent(_offset + (m.End ?? 0)));
                         break;
                     case InferenceTypes.Error:
                         var code = m.Code switch

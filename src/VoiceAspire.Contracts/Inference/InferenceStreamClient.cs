@@ -78,6 +78,10 @@ public sealed class InferenceStreamClient : IAsyncDisposable
     public Task ResetAsync(CancellationToken cancellationToken = default) =>
         SendMessageAsync(new InferenceMessage { Type = InferenceStreamProtocol.Types.Reset }, cancellationToken);
 
+    /// <summary>Settles the current utterance: the server sends its final (if any text), then "finalized"; the stream goes on.</summary>
+    public Task FinalizeAsync(CancellationToken cancellationToken = default) =>
+        SendMessageAsync(new InferenceMessage { Type = InferenceStreamProtocol.Types.Finalize }, cancellationToken);
+
     /// <summary>Messages from the server until it closes the stream.</summary>
     public async IAsyncEnumerable<InferenceMessage> ReadMessagesAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

@@ -42,6 +42,9 @@ public static class InferenceStreamProtocol
         /// <summary>Client: clear the keyword engine's state (ordered with the audio); server: the reset took effect at <c>end</c>.</summary>
         public const string Reset = "reset";
         public const string Pong = "pong";
+        /// <summary>Client: settle the current utterance now (ordered with the audio); server: done, at <c>end</c> (after its final, if any).</summary>
+        public const string Finalize = "finalize";
+        public const string Finalized = "finalized";
     }
 
     /// <summary>Values of <see cref="InferenceMessage.Code"/> on error messages.</summary>

@@ -56,10 +56,14 @@ internal sealed class StreamSession
         _outbound = Channel.CreateBounded<InferenceMessage>(new BoundedChannelOptions(options.SessionEventCapacity) { SingleReader = true });
     }
 
-    /// <summary>Audio for the engine, or (<see cref="Reset"/>) a reset marker kept in order with the audio.</summary>
-    private readonly record struct AudioChunk(float[] Buffer, int Length, bool Reset = false);
+    /// <summary>Audio for the engine, or a reset / finalize marker kept in order with the audio.</summary>
+    private readonly record struct AudioChunk(float[] Buffer, int Length, bool Reset = false, bool Finalize = false)
+    {
+        public bool IsMarker => Reset || Finalize;
+    }
 
     private static readonly AudioChunk ResetMarker = new([], 0, Reset: true);
+    private static readonly AudioChunk FinalizeMarker = new([], 0, Finalize: true);
 
     private string _engineId = "";
     private bool _resettable;
@@ -131,7 +135,7 @@ internal sealed class StreamSession
             // The engine must be idle before its stream is freed: wait for the processor's last work item.
             await Task.WhenAll(processor, watchdog).ContinueWith(_ => { }, TaskScheduler.Default);
             while (_audio.Reader.TryRead(out var chunk))
-                if (!chunk.Reset) ArrayPool<float>.Shared.Return(chunk.Buffer);
+                if (!chunk.IsMarker) ArrayPool<float>.Shared.Return(chunk.Buffer);
             _outbound.Writer.TryComplete();
             await sender;
             if (stream is not null) await _queue.RunAsync(() => { stream.Dispose(); return 0; }, CancellationToken.None);
@@ -281,6 +285,9 @@ internal sealed class StreamSession
             case Types.Reset when _resettable:
                 await _audio.Writer.WriteAsync(ResetMarker, _abort.Token);
                 return false;
+            case Types.Finalize:
+                await _audio.Writer.WriteAsync(FinalizeMarker, _abort.Token);
+                return false;
             case Types.Reset:
                 await SendErrorAsync(Codes.InvalidMessage, $"{_engineId} has no state to reset; \"reset\" is for keyword engines.");
                 return false;
@@ -358,9 +365,16 @@ internal sealed class StreamSession
             {
                 try
                 {
-                    if (chunk.Reset)
+                    if (chunk.IsMarker)
                     {
-                        // Only keyword engines reset (HandleControlAsync refuses it for others); nothing to do here.
+                        // Only keyword engines reset (HandleControlAsync refuses it for others). A cloud service settles
+                        // utterances on its own endpointing: finalize is answered, with nothing flushed.
+                        if (chunk.Finalize)
+                            await _outbound.Writer.WriteAsync(new InferenceMessage
+                            {
+                                Type = Types.Finalized,
+                                End = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
+                            }, _abort.Token);
                         continue;
                     }
                     await remote.SendAudioAsync(chunk.Buffer.AsMemory(0, chunk.Length), _abort.Token);
@@ -369,7 +383,7 @@ internal sealed class StreamSession
                 }
                 finally
                 {
-                    if (!chunk.Reset) ArrayPool<float>.Shared.Return(chunk.Buffer);
+                    if (!chunk.IsMarker) ArrayPool<float>.Shared.Return(chunk.Buffer);
                 }
             }
         }
@@ -398,12 +412,13 @@ internal sealed class StreamSession
                 // Batch what is already queued: fewer hand-offs to the engine threads under load.
                 var length = 0;
                 var reset = false;
+                var finalize = false;
                 while (length < maxBatch && _audio.Reader.TryPeek(out var next))
                 {
-                    if (next.Reset)
+                    if (next.IsMarker)
                     {
-                        // The audio before the reset goes first; the reset is its own step.
-                        if (length == 0) reset = _audio.Reader.TryRead(out _);
+                        // The audio before the marker goes first; the reset or finalize is its own step.
+                        if (length == 0 && _audio.Reader.TryRead(out _)) (reset, finalize) = (next.Reset, next.Finalize);
                         break;
                     }
                     _audio.Reader.TryRead(out var chunk);
@@ -417,6 +432,21 @@ internal sealed class StreamSession
                     await _outbound.Writer.WriteAsync(new InferenceMessage
                     {
                         Type = Types.Reset,
+                        End = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
+                    }, _abort.Token);
+                    continue;
+                }
+                if (finalize)
+                {
+                    // Engines that cannot settle an utterance early have nothing to flush: the answer comes all the same.
+                    if (stream is IFinalizableStream finalizable)
+                    {
+                        await _queue.RunAsync(() => { finalizable.FinalizeUtterance(events); return 0; }, _abort.Token);
+                        await PublishAsync(events);
+                    }
+                    await _outbound.Writer.WriteAsync(new InferenceMessage
+                    {
+                        Type = Types.Finalized,
                         End = _samplesReceived / (double)InferenceStreamProtocol.SampleRate,
                     }, _abort.Token);
                     continue;

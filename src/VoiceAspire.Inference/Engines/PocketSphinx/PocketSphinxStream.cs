@@ -32,7 +32,7 @@ namespace VoiceAspire.Inference.Engines.PocketSphinx;
 /// <c>logmath_exp</c>, -bestpath yes, the default); null on partials (PocketSphinx reports 1.0 there)
 /// or when posteriors are unavailable (e.g. -bestpath no).</para>
 /// </remarks>
-public sealed class PocketSphinxStream : IRecognitionStream
+public sealed class PocketSphinxStream : IFinalizableStream
 {
     /// <summary>Samples per <c>ps_process_raw</c> call: 50 ms, the granularity of VAD transitions.</summary>
     internal const int ChunkSamples = 800;
@@ -130,6 +130,25 @@ public sealed class PocketSphinxStream : IRecognitionStream
         {
             ProcessPending(decoder, events);
             CloseUtterance(decoder, events);
+        }
+        catch (EngineException)
+        {
+            _faulted = true;
+            throw;
+        }
+    }
+
+    /// <summary>Ends the current utterance now (its Final, if any text, and Endpoint) and starts the next one.</summary>
+    public void FinalizeUtterance(ICollection<RecognitionEvent> events)
+    {
+        var decoder = _decoder;
+        ObjectDisposedException.ThrowIf(decoder is null, this);
+        if (_finished || _faulted) return;
+        try
+        {
+            ProcessPending(decoder, events);
+            CloseUtterance(decoder, events);
+            decoder.StartUtterance();
         }
         catch (EngineException)
         {

@@ -10,7 +10,7 @@ namespace VoiceAspire.Inference.Engines.SherpaOnnx;
 /// decode step (never after a batch of them), so where utterances split, and therefore the text,
 /// does not depend on how the caller chunks the audio.
 /// </summary>
-internal sealed class SherpaOnnxStream : IRecognitionStream
+internal sealed class SherpaOnnxStream : IFinalizableStream
 {
     // The zipformer's frame shift after 4x subsampling: a token's timestamp marks a 40 ms frame.
     private const double TokenFrameSeconds = 0.04;
@@ -60,6 +60,20 @@ internal sealed class SherpaOnnxStream : IRecognitionStream
         SherpaOnnxNative.FinishInput(_stream, _engine.Options.TailPaddingSeconds);
         DecodeReady(events);
         if (EmitFinal(events) is { } final) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", final.EndSeconds, final.EndSeconds));
+    }
+
+    /// <summary>
+    /// Decodes what is ready, reports it as the utterance's final (and its endpoint, where the engine cut) and starts the
+    /// next utterance there, as an endpoint does; no tail padding: the stream goes on, and audio not decoded yet carries over.
+    /// </summary>
+    public void FinalizeUtterance(ICollection<RecognitionEvent> events)
+    {
+        ObjectDisposedException.ThrowIf(_stream.IsClosed, this);
+        if (_finished) return;
+        DecodeReady(events);
+        var final = EmitFinal(events);
+        var cut = Math.Round(StartNextUtterance() / (double)IRecognitionStream.SampleRate, 3);
+        if (final is not null) events.Add(new RecognitionEvent(RecognitionEventKind.Endpoint, "", Math.Max(final.EndSeconds, cut), Math.Max(final.EndSeconds, cut)));
     }
 
     public void Dispose() => _stream.Dispose();
