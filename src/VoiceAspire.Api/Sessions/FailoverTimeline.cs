@@ -2,6 +2,15 @@ using VoiceAspire.Contracts.Audio;
 
 namespace VoiceAspire.Api.Sessions;
 
+/// <summary>A command that is ordered with the audio, so a replay must send it again at the same place.</summary>
+public enum ReplayCommand
+{
+    /// <summary>Keyword engines: clear the engine's state.</summary>
+    Reset,
+    /// <summary>Settle the current utterance now (Deepgram's Finalize).</summary>
+    Finalize,
+}
+
 /// <summary>
 /// A session's failover bookkeeping (docs/scaling.md), apart from any socket so it can be tested on its own:
 /// <list type="bullet">
@@ -19,6 +28,9 @@ namespace VoiceAspire.Api.Sessions;
 /// engine's <c>endpoint</c> after a final, released at every cut from then on): a replay still loses and repeats no
 /// final, and engines that decode each utterance afresh (sherpa-onnx) give the same words; others may differ slightly
 /// after the switch. Past the bound without any cut, replay is refused.
+/// Commands ordered with the audio (reset, finalize) are recorded at their place and replayed there; once the engine has
+/// answered one, the stream restarts at that point (a reset or finalize starts the next utterance afresh) and the audio
+/// before it is released.
 /// Seconds here are of this part of the session (a resumed session adds its own offset on top).
 /// Appends come from the sending side, finals from the receiving side; <see cref="BeginReplay"/> must not run
 /// concurrently with <see cref="Sent"/> (the session holds its send lock).
@@ -26,6 +38,10 @@ namespace VoiceAspire.Api.Sessions;
 public sealed class FailoverTimeline : IDisposable
 {
     private const int SampleRate = 16_000;
+    // Commands awaiting their answer: more than this many unanswered is not a client we replay for.
+    private const int MaxCommands = 1024;
+    // An answer's time is rounded seconds: it matches a command this close to it.
+    private const long CommandTolerance = 16;
     private readonly UnfinalizedAudio? _audio;
     private readonly long _capacity;
     private readonly object _gate = new();
@@ -33,6 +49,8 @@ public sealed class FailoverTimeline : IDisposable
     private double _lastFinalEnd = double.NegativeInfinity;
     private long _cutSample;
     private bool _exact = true;
+    private readonly List<(long Position, ReplayCommand Command)> _commands = [];
+    private bool _commandsOverflowed;
 
     /// <param name="bufferSeconds">0: failover off (nothing is buffered).</param>
     public FailoverTimeline(double bufferSeconds)
@@ -68,7 +86,7 @@ public sealed class FailoverTimeline : IDisposable
         get
         {
             if (_audio is null) return false;
-            lock (_gate) return _audio.StartSample <= _cutSample;
+            lock (_gate) return _audio.StartSample <= _cutSample && !_commandsOverflowed;
         }
     }
 
@@ -127,37 +145,54 @@ public sealed class FailoverTimeline : IDisposable
         }
     }
 
-    /// <summary>
-    /// The engine was reset after everything sent so far: its earlier state no longer matters, so a replay may start
-    /// here and still be exact.
-    /// </summary>
-    public void SettleAll()
+    /// <summary>A command sent (or to be sent) after all the audio so far: a replay sends it again at this place.</summary>
+    public void Command(ReplayCommand command)
     {
         if (_audio is null) return;
         lock (_gate)
         {
-            var end = _audio.EndSample;
-            _audio.Finalized(end / (double)SampleRate);
-            _cutSample = Math.Max(_cutSample, end);
-            _lastFinalEnd = Math.Max(_lastFinalEnd, end / (double)SampleRate);
+            if (_commands.Count >= MaxCommands) _commandsOverflowed = true;
+            else _commands.Add((_audio.EndSample, command));
+        }
+    }
+
+    /// <summary>
+    /// The engine answered a reset or finalize at <paramref name="streamEnd"/>: it starts afresh there, so the audio before
+    /// it is released and a replay from there is exact again.
+    /// </summary>
+    public void Restart(double streamEnd)
+    {
+        if (_audio is null) return;
+        var end = ToSession(streamEnd);
+        lock (_gate)
+        {
+            var position = Math.Min((long)Math.Round(end * SampleRate), _audio.EndSample);
+            _audio.Finalized(position / (double)SampleRate);
+            _cutSample = Math.Max(_cutSample, position);
+            _lastFinalEnd = Math.Max(_lastFinalEnd, end);
+            _commands.RemoveAll(c => c.Position <= position + CommandTolerance);
+            _commandsOverflowed = false;
             _exact = true;
         }
     }
 
     /// <summary>
-    /// Switches to a replacement stream: returns the audio to send it first and where that audio starts; the new
-    /// stream's times are shifted by that start from now on.
+    /// Switches to a replacement stream: returns the audio to send it first, where that audio starts, and the commands to
+    /// send within it (at a sample offset into <c>Samples</c>, in order); the new stream's times are shifted by that start
+    /// from now on.
     /// </summary>
-    public (float[] Samples, double FromSeconds) BeginReplay()
+    public (float[] Samples, double FromSeconds, IReadOnlyList<(int Offset, ReplayCommand Command)> Commands) BeginReplay()
     {
         lock (_gate)
         {
-            if (_audio is null || _audio.StartSample > _cutSample) throw new InvalidOperationException("Nothing can be replayed.");
+            if (_audio is null || _audio.StartSample > _cutSample || _commandsOverflowed) throw new InvalidOperationException("Nothing can be replayed.");
             var from = _audio.StartSample;
             var samples = _audio.ToArray();
+            // A command before the replay's start is already part of what the replay starts from.
+            var commands = _commands.Where(c => c.Position >= from).Select(c => ((int)(c.Position - from), c.Command)).ToList();
             StreamStartSeconds = from / (double)SampleRate;
             Failovers++;
-            return (samples, StreamStartSeconds);
+            return (samples, StreamStartSeconds, commands);
         }
     }
 

@@ -259,10 +259,9 @@ public sealed class SpeechSession : IAsyncDisposable
         try
         {
             ThrowIfLost();
-            // The engine's state before a reset no longer matters: a replay starts after it (a fresh stream is reset).
-            _timeline.SettleAll();
-            if (_linkDown) _events.Writer.TryWrite(new ResetEvent(AudioSeconds)); // on the engine's clock, like its own answer
-            else await SendOrMarkDownAsync(c => c.ResetAsync(cancellationToken), cancellationToken);
+            // Ordered with the audio: a replay sends it again at this place (during an outage, only the replay sends it).
+            _timeline.Command(ReplayCommand.Reset);
+            if (!_linkDown) await SendOrMarkDownAsync(c => c.ResetAsync(cancellationToken), cancellationToken);
         }
         finally
         {
@@ -278,13 +277,17 @@ public sealed class SpeechSession : IAsyncDisposable
     public async ValueTask FinalizeAsync(CancellationToken cancellationToken)
     {
         if (_stopped) throw new SessionException(SessionErrorCodes.SessionError, "The session is stopped.");
+        await _sendLock.WaitAsync(cancellationToken);
         try
         {
-            await _inference.Client.FinalizeAsync(cancellationToken);
+            ThrowIfLost();
+            // Ordered with the audio: a replay sends it again at this place (during an outage, only the replay sends it).
+            _timeline.Command(ReplayCommand.Finalize);
+            if (!_linkDown) await SendOrMarkDownAsync(c => c.FinalizeAsync(cancellationToken), cancellationToken);
         }
-        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        finally
         {
-            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", e.Message, e);
+            _sendLock.Release();
         }
     }
 
@@ -427,10 +430,12 @@ public sealed class SpeechSession : IAsyncDisposable
                         await _events.Writer.WriteAsync(new LanguageEvent(m.Language ?? "", m.Confidence, m.Engine ?? Engine));
                         break;
                     case InferenceTypes.Reset:
+                        _timeline.Restart(m.End ?? 0); // the engine starts afresh here: a replay starts here too
                         await _events.Writer.WriteAsync(new ResetEvent(_timeline.ToSession(m.End ?? 0)));
                         break;
                     case InferenceTypes.Finalized:
-                        await _events.Writer.WriteAsync(new FinalizedEvent(_offset + (m.End ?? 0)));
+                        _timeline.Restart(m.End ?? 0);
+                        await _events.Writer.WriteAsync(new FinalizedEvent(SessionTime(m.End)));
                         break;
                     case InferenceTypes.Error:
                         var code = m.Code switch
@@ -518,10 +523,9 @@ public sealed class SpeechSession : IAsyncDisposable
                     _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.BufferOverflow);
                     return false;
                 }
-                var (samples, from) = _timeline.BeginReplay();
+                var (samples, from, commands) = _timeline.BeginReplay();
                 _inference = replacement;
-                for (var offset = 0; offset < samples.Length; offset += MaxSamplesPerFrame)
-                    await replacement.Client.SendAudioAsync(samples.AsMemory(offset, Math.Min(MaxSamplesPerFrame, samples.Length - offset)), budget.Token);
+                await ReplayAsync(replacement.Client, samples, commands, budget.Token);
                 if (_finishRequested) await replacement.Client.FinishAsync(budget.Token);
                 _linkDown = false;
                 _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.Succeeded, Stopwatch.GetElapsedTime(startedAt).TotalSeconds);
@@ -544,6 +548,25 @@ public sealed class SpeechSession : IAsyncDisposable
         }
         if (!_disposing) _connector.FailoverMetrics.Record(FailoverMetrics.Outcomes.NoInstance);
         return false;
+    }
+
+    /// <summary>The buffered audio, with the reset / finalize commands the lost stream had not answered at their places.</summary>
+    private static async Task ReplayAsync(InferenceStreamClient client, float[] samples, IReadOnlyList<(int Offset, ReplayCommand Command)> commands,
+        CancellationToken cancellationToken)
+    {
+        var sent = 0;
+        foreach (var (at, command) in commands)
+        {
+            await SendUpToAsync(at);
+            await (command == ReplayCommand.Reset ? client.ResetAsync(cancellationToken) : client.FinalizeAsync(cancellationToken));
+        }
+        await SendUpToAsync(samples.Length);
+
+        async Task SendUpToAsync(int end)
+        {
+            for (; sent < end; sent += Math.Min(MaxSamplesPerFrame, end - sent))
+                await client.SendAudioAsync(samples.AsMemory(sent, Math.Min(MaxSamplesPerFrame, end - sent)), cancellationToken);
+        }
     }
 
     private static async Task DisposeQuietlyAsync(InferenceConnection connection)

@@ -15,7 +15,7 @@ public class FailoverTimelineTests
         Assert.True(timeline.Settle(2.5));
         Assert.True(timeline.ExactReplay);
 
-        var (samples, from) = timeline.BeginReplay();
+        var (samples, from, _) = timeline.BeginReplay();
         Assert.Equal(0, from);
         Assert.Equal(Ramp(0, 80_000), samples); // the replacement rebuilds the lost engine's state
 
@@ -37,7 +37,7 @@ public class FailoverTimelineTests
         Assert.False(timeline.ExactReplay);
         Assert.Equal(2.8, timeline.PendingFromSeconds, 6);
 
-        var (samples, from) = timeline.BeginReplay();
+        var (samples, from, _) = timeline.BeginReplay();
         Assert.Equal(2.8, from, 6);
         Assert.Equal(Ramp(44_800, 35_200), samples);
         // The replacement's clock starts at 0 where the replay starts.
@@ -46,7 +46,7 @@ public class FailoverTimelineTests
         timeline.Cut(1.7); // 4.5 s: released at once from now on
         Assert.Equal(4.5, timeline.PendingFromSeconds, 6);
         timeline.Sent(Ramp(80_000, 16_000));
-        var (second, from2) = timeline.BeginReplay();
+        var (second, from2, _) = timeline.BeginReplay();
         Assert.Equal(4.5, from2, 6);
         Assert.Equal(Ramp(72_000, 24_000), second);
         Assert.Equal(2, timeline.Failovers);
@@ -78,19 +78,32 @@ public class FailoverTimelineTests
     }
 
     [Fact]
-    public void A_reset_starts_a_new_exact_replay_and_off_means_no_buffer()
+    public void Unanswered_commands_are_replayed_at_their_place_and_an_answer_restarts_the_replay_there()
     {
         using var timeline = new FailoverTimeline(bufferSeconds: 60);
         timeline.Sent(Ramp(0, 8_000));
-        timeline.SettleAll();
-        Assert.Equal(0, timeline.PendingSeconds);
-        Assert.Equal(0.5, timeline.PendingFromSeconds, 6);
+        timeline.Command(ReplayCommand.Finalize); // at 0.5 s
         timeline.Sent(Ramp(8_000, 8_000));
-        Assert.True(timeline.ExactReplay);
-        Assert.Equal(Ramp(8_000, 8_000), timeline.BeginReplay().Samples);
+        timeline.Command(ReplayCommand.Reset); // at 1.0 s
+        timeline.Sent(Ramp(16_000, 4_000));
 
+        timeline.Restart(0.5); // the finalize was answered: the engine starts afresh there
+        Assert.True(timeline.ExactReplay);
+        Assert.Equal(0.5, timeline.PendingFromSeconds, 6);
+        var (samples, from, commands) = timeline.BeginReplay();
+        Assert.Equal(0.5, from, 6);
+        Assert.Equal(Ramp(8_000, 12_000), samples);
+        Assert.Equal([(8_000, ReplayCommand.Reset)], commands); // only the reset still waits for its answer, 0.5 s into the replay
+        Assert.False(timeline.Settle(0.0)); // nothing before the restart point comes back
+    }
+
+    [Fact]
+    public void Without_a_bound_there_is_no_buffer()
+    {
         using var off = new FailoverTimeline(bufferSeconds: 0);
         off.Sent(Ramp(0, 8_000));
+        off.Command(ReplayCommand.Reset);
+        off.Restart(0.5);
         Assert.False(off.Enabled);
         Assert.False(off.CanReplay);
     }
