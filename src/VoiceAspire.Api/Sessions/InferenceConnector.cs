@@ -74,24 +74,30 @@ public sealed class InferenceConnector
         }).Build();
     }
 
-    /// <param name="excluded">Instances (base URLs) not to use unless no other is configured: a failover leaves the one that died.</param>
     public ApiOptions Options => _options;
 
     /// <summary>What sessions report their failovers to.</summary>
     public FailoverMetrics FailoverMetrics { get; }
 
+    /// <param name="excluded">
+    /// Instances (base URLs) never to use: a failover must go to another instance than the one that died, and fails at
+    /// once when no other is configured.
+    /// </param>
     public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken,
-        IReadOnlyDictionary<string, string>? engineOptions = null, IEnumerable<Uri>? excluded = null)
+        IReadOnlyDictionary<string, string>? engineOptions = null, IReadOnlyCollection<Uri>? excluded = null)
     {
         if (Endpoints().Count == 0)
             throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is not configured.",
                 $"Set services:{_options.InferenceService}:http:0 (env services__{_options.InferenceService}__http__0) to an Inference URL.");
+        var never = new HashSet<string>((excluded ?? []).Select(InferenceSelector.EndpointKey), StringComparer.OrdinalIgnoreCase);
+        if (Candidates(never).Count == 0)
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "No other recognition service instance is configured.");
         // Grows with each failed attempt, so a retry goes to another instance when there is one.
-        var avoid = new HashSet<string>((excluded ?? []).Select(InferenceSelector.EndpointKey), StringComparer.OrdinalIgnoreCase);
+        var failed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         return await _retry.ExecuteAsync(async ct =>
         {
-            var instance = _selector.Pick(Endpoints(), avoid)
-                ?? throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is not configured.");
+            var instance = _selector.Pick(Candidates(never), failed)
+                ?? throw new SessionException(SessionErrorCodes.ServiceUnavailable, "No other recognition service instance is configured.");
             try
             {
                 var connection = await ConnectOnceAsync(instance, engine, sessionId, engineOptions, ct);
@@ -100,7 +106,7 @@ public sealed class InferenceConnector
             }
             catch (SessionException e) when (e.Code == SessionErrorCodes.ServiceUnavailable)
             {
-                avoid.Add(InferenceSelector.EndpointKey(instance));
+                failed.Add(InferenceSelector.EndpointKey(instance));
                 if (e.InnerException is not null) _selector.MarkDead(instance); // unreachable, not merely busy
                 _logger.LogWarning("Inference instance {Instance} failed: {Reason}", instance, e.Details ?? e.Message);
                 throw;
@@ -113,6 +119,8 @@ public sealed class InferenceConnector
     {
         if (instance is not null) _selector.MarkDead(instance);
     }
+
+    private List<Uri> Candidates(HashSet<string> never) => Endpoints().Where(e => !never.Contains(InferenceSelector.EndpointKey(e))).ToList();
 
     /// <summary>The configured Inference base URLs (the "http" endpoints, else every http(s) one).</summary>
     private IReadOnlyList<Uri> Endpoints()
