@@ -3,7 +3,9 @@ using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.Inference.Cluster;
 using VoiceAspire.Inference.Engines;
+using VoiceAspire.Inference.Engines.AzureSpeech;
 using VoiceAspire.Inference.Engines.Deepgram;
+using VoiceAspire.Inference.Engines.OpenAI;
 using VoiceAspire.Inference.Engines.LanguageId;
 using VoiceAspire.Inference.Engines.OpenWakeWord;
 using VoiceAspire.Inference.Engines.PocketSphinx;
@@ -27,6 +29,8 @@ public static class InferenceServiceExtensions
         services.AddValidatedOptions<OpenWakeWordOptions, OpenWakeWordOptionsValidator>(builder.Configuration, OpenWakeWordOptions.Section);
         services.AddValidatedOptions<SherpaKwsOptions, SherpaKwsOptionsValidator>(builder.Configuration, SherpaKwsOptions.Section);
         services.AddValidatedOptions<LanguageIdOptions, LanguageIdOptionsValidator>(builder.Configuration, LanguageIdOptions.Section);
+        services.AddValidatedOptions<AzureSpeechOptions, AzureSpeechOptionsValidator>(builder.Configuration, AzureSpeechOptions.Section);
+        services.AddValidatedOptions<OpenAIEngineOptions, OpenAIEngineOptionsValidator>(builder.Configuration, OpenAIEngineOptions.Section);
 
         services.AddSingleton<IEngineProvider, SherpaOnnxEngineProvider>();
         services.AddPocketSphinxEngine(builder.Configuration);
@@ -34,6 +38,8 @@ public static class InferenceServiceExtensions
         services.AddSingleton<IEngineProvider, OpenWakeWordEngineProvider>();
         services.AddSingleton<IEngineProvider, SherpaKwsEngineProvider>();
         services.AddSingleton<IEngineProvider, LanguageIdEngineProvider>();
+        services.AddSingleton<IEngineProvider, AzureSpeechEngineProvider>();
+        services.AddSingleton<IEngineProvider, OpenAIEngineProvider>();
         services.AddValidatedOptions<DeepgramOptions, DeepgramOptionsValidator>(builder.Configuration, DeepgramOptions.Section);
         services.AddSingleton<IEngineProvider, DeepgramEngineProvider>();
         services.AddSingleton<EngineCatalog>();
