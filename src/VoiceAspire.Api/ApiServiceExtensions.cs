@@ -1,5 +1,6 @@
 using FluentValidation;
 using Microsoft.Extensions.Options;
+using VoiceAspire.Api.Cluster;
 using VoiceAspire.Api.Conversation;
 using VoiceAspire.Api.Protocols;
 using VoiceAspire.Api.Protocols.Deepgram;
@@ -27,6 +28,7 @@ public static class ApiServiceExtensions
         services.AddSingleton<ApiTelemetry>();
         services.AddSingleton<InferenceConnector>();
         builder.AddTranscriptStore();
+        builder.AddInferenceCluster();
         services.AddSingleton<Seed001ClientRegistry>();
         services.AddSingleton<IValidator<Seed001ClientMessage>, Seed001ClientMessageValidator>();
         services.AddSingleton<IValidator<ListenRequest>, ListenRequestValidator>();

@@ -7,8 +7,10 @@ var builder = StackHost.CreateBuilder(args);
 
 var cache = builder.AddRedis("cache");
 
+// Inference publishes its load in Redis (heartbeats) for the Api to balance on; it does not wait for Redis to start.
 var inference = builder.AddProject<Projects.VoiceAspire_Inference>("inference")
     .WithReplicas(1) // --replicas inference=N overrides
+    .WithReference(cache)
     .WithHttpHealthCheck("/health");
 
 // Transcripts in Redis are encrypted at rest (AES-256-GCM). This Redis keeps nothing across runs, so a per-run

@@ -1,6 +1,7 @@
 using FluentValidation;
 using VoiceAspire.ServiceDefaults.Validation;
 using VoiceAspire.Contracts.Inference;
+using VoiceAspire.Inference.Cluster;
 using VoiceAspire.Inference.Engines;
 using VoiceAspire.Inference.Engines.AzureSpeech;
 using VoiceAspire.Inference.Engines.Deepgram;
@@ -46,6 +47,7 @@ public static class InferenceServiceExtensions
         services.AddSingleton<InferenceTelemetry>();
         services.AddSingleton<IValidator<StreamRequest>, StreamRequestValidator>();
         services.AddSingleton<StreamSessionRegistry>();
+        builder.AddInferenceHeartbeats();
         return builder;
     }
 

@@ -48,6 +48,16 @@ public sealed class ApiOptions
     /// session before it is refused as "already connected".
     /// </summary>
     public double ResumeHandoffSeconds { get; set; } = 3;
+
+    /// <summary>
+    /// Failover (docs/scaling.md): each session keeps at most this many seconds of audio to replay to another Inference
+    /// instance when its own dies (the whole stream while it fits, then the audio after the engine's last cut). More audio
+    /// than this without a cut: failover is refused (the session ends with SERVICE_UNAVAILABLE). 0 turns failover off.
+    /// </summary>
+    public double FailoverBufferSeconds { get; set; } = 60;
+
+    /// <summary>Longest a failover may take to reach another Inference instance (retries with backoff within it).</summary>
+    public double FailoverTimeoutSeconds { get; set; } = 15;
 }
 
 public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
@@ -66,5 +76,7 @@ public sealed class ApiOptionsValidator : AbstractValidator<ApiOptions>
         RuleFor(o => o.SessionEventCapacity).InclusiveBetween(16, 100_000);
         RuleFor(o => o.ResumeWindowSeconds).InclusiveBetween(1, 86_400);
         RuleFor(o => o.ResumeHandoffSeconds).InclusiveBetween(0, 60);
+        RuleFor(o => o.FailoverBufferSeconds).InclusiveBetween(0, 600);
+        RuleFor(o => o.FailoverTimeoutSeconds).InclusiveBetween(1, 300);
     }
 }

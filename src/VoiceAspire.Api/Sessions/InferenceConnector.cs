@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
+using VoiceAspire.Api.Cluster;
 using VoiceAspire.Contracts.Inference;
 using VoiceAspire.ServiceDefaults.ServiceDiscovery;
 using InferenceCodes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.ErrorCodes;
@@ -9,8 +10,12 @@ using InferenceCodes = VoiceAspire.Contracts.Inference.InferenceStreamProtocol.E
 namespace VoiceAspire.Api.Sessions;
 
 /// <summary>An open Inference stream that has answered "ready", with its message reader.</summary>
-public sealed class InferenceConnection(InferenceStreamClient client, IAsyncEnumerator<InferenceMessage> messages, string engine) : IAsyncDisposable
+public sealed class InferenceConnection(InferenceStreamClient client, IAsyncEnumerator<InferenceMessage> messages, string engine, Uri? instance = null)
+    : IAsyncDisposable
 {
+    /// <summary>Base URL of the Inference instance serving the stream (null when the URI was not one of discovery's).</summary>
+    public Uri? Instance { get; } = instance;
+
     public InferenceStreamClient Client { get; } = client;
 
     /// <summary>The server's messages after "ready" (one reader: the session's pump).</summary>
@@ -30,21 +35,28 @@ public sealed class InferenceConnection(InferenceStreamClient client, IAsyncEnum
 }
 
 /// <summary>
-/// Opens one Inference stream per session, found through service discovery ("ws://inference").
-/// Connection failures and busy instances are retried with exponential backoff (the resolver
-/// rotates instances between attempts); an engine that does not exist is not retried.
+/// Opens one Inference stream per session on an instance service discovery lists (services:inference:http:N), chosen
+/// by <see cref="InferenceSelector"/>: the least loaded by the heartbeats in Redis, else by rotation. Connection
+/// failures and busy instances are retried with exponential backoff, each retry on another instance when there is
+/// one; an engine that does not exist is not retried.
 /// </summary>
 public sealed class InferenceConnector
 {
     private static readonly TimeSpan ReadyTimeout = TimeSpan.FromSeconds(60);
 
     private readonly IServiceEndpointResolver _resolver;
+    private readonly InferenceSelector _selector;
     private readonly ApiOptions _options;
     private readonly ResiliencePipeline _retry;
+    private readonly ILogger _logger;
 
-    public InferenceConnector(IServiceEndpointResolver resolver, IOptions<ApiOptions> options, ILogger<InferenceConnector> logger)
+    public InferenceConnector(IServiceEndpointResolver resolver, InferenceSelector selector, FailoverMetrics failoverMetrics, IOptions<ApiOptions> options,
+        ILogger<InferenceConnector> logger)
     {
+        FailoverMetrics = failoverMetrics;
         _resolver = resolver;
+        _selector = selector;
+        _logger = logger;
         _options = options.Value;
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
@@ -62,31 +74,77 @@ public sealed class InferenceConnector
         }).Build();
     }
 
+    public ApiOptions Options => _options;
+
+    /// <summary>What sessions report their failovers to.</summary>
+    public FailoverMetrics FailoverMetrics { get; }
+
+    /// <param name="excluded">
+    /// Instances (base URLs) never to use: a failover must go to another instance than the one that died, and fails at
+    /// once when no other is configured.
+    /// </param>
     public async Task<InferenceConnection> ConnectAsync(string? engine, string sessionId, CancellationToken cancellationToken,
-        IReadOnlyDictionary<string, string>? engineOptions = null)
+        IReadOnlyDictionary<string, string>? engineOptions = null, IReadOnlyCollection<Uri>? excluded = null)
     {
-        if (_resolver.GetEndpoints(_options.InferenceService).Count == 0)
+        if (Endpoints().Count == 0)
             throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service is not configured.",
                 $"Set services:{_options.InferenceService}:http:0 (env services__{_options.InferenceService}__http__0) to an Inference URL.");
-        return await _retry.ExecuteAsync(async ct => await ConnectOnceAsync(engine, sessionId, engineOptions, ct), cancellationToken);
+        var never = new HashSet<string>((excluded ?? []).Select(InferenceSelector.EndpointKey), StringComparer.OrdinalIgnoreCase);
+        if (Candidates(never).Count == 0)
+            throw new SessionException(SessionErrorCodes.ServiceUnavailable, "No other recognition service instance is configured.");
+        // Grows with each failed attempt, so a retry goes to another instance when there is one.
+        var failed = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        return await _retry.ExecuteAsync(async ct =>
+        {
+            var instance = _selector.Pick(Candidates(never), failed)
+                ?? throw new SessionException(SessionErrorCodes.ServiceUnavailable, "No other recognition service instance is configured.");
+            try
+            {
+                var connection = await ConnectOnceAsync(instance, engine, sessionId, engineOptions, ct);
+                _selector.Opened(instance);
+                return connection;
+            }
+            catch (SessionException e) when (e.Code == SessionErrorCodes.ServiceUnavailable)
+            {
+                failed.Add(InferenceSelector.EndpointKey(instance));
+                if (e.InnerException is not null) _selector.MarkDead(instance); // unreachable, not merely busy
+                _logger.LogWarning("Inference instance {Instance} failed: {Reason}", instance, e.Details ?? e.Message);
+                throw;
+            }
+        }, cancellationToken);
     }
 
-    private async Task<InferenceConnection> ConnectOnceAsync(string? engine, string sessionId, IReadOnlyDictionary<string, string>? engineOptions,
+    /// <summary>A session's stream on <paramref name="instance"/> dropped: new streams avoid it for a while.</summary>
+    public void ReportLost(Uri? instance)
+    {
+        if (instance is not null) _selector.MarkDead(instance);
+    }
+
+    private List<Uri> Candidates(HashSet<string> never) => Endpoints().Where(e => !never.Contains(InferenceSelector.EndpointKey(e))).ToList();
+
+    /// <summary>The configured Inference base URLs (the "http" endpoints, else every http(s) one).</summary>
+    private IReadOnlyList<Uri> Endpoints()
+    {
+        var http = _resolver.GetEndpoints(_options.InferenceService, "http");
+        return http.Count > 0 ? http : _resolver.GetEndpoints(_options.InferenceService).Where(e => e.Scheme is "http" or "https").ToList();
+    }
+
+    private async Task<InferenceConnection> ConnectOnceAsync(Uri instance, string? engine, string sessionId, IReadOnlyDictionary<string, string>? engineOptions,
         CancellationToken cancellationToken)
     {
-        var logical = InferenceStreamClient.BuildUri(new Uri($"ws://{_options.InferenceService}"), engine, sessionId, extra: engineOptions);
+        var streamUri = InferenceStreamClient.BuildUri(instance, engine, sessionId, extra: engineOptions);
         InferenceStreamClient? client = null;
         IAsyncEnumerator<InferenceMessage>? messages = null;
         try
         {
-            client = await InferenceStreamClient.ConnectAsync(_resolver.Resolve(logical), TimeSpan.FromSeconds(10), cancellationToken: cancellationToken);
+            client = await InferenceStreamClient.ConnectAsync(streamUri, TimeSpan.FromSeconds(10), cancellationToken: cancellationToken);
             messages = client.ReadMessagesAsync(CancellationToken.None).GetAsyncEnumerator(CancellationToken.None);
             // A first use loads the engine: allow it time, but not forever.
             if (!await messages.MoveNextAsync().AsTask().WaitAsync(ReadyTimeout, cancellationToken))
                 throw new SessionException(SessionErrorCodes.ServiceUnavailable, "The recognition service closed the stream before it was ready.");
             var first = messages.Current;
             if (first.Type == InferenceStreamProtocol.Types.Ready)
-                return new InferenceConnection(client, messages, first.Engine ?? engine ?? "");
+                return new InferenceConnection(client, messages, first.Engine ?? engine ?? "", instance);
             throw first.Code switch
             {
                 InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid =>

@@ -30,6 +30,13 @@ public sealed record FinalizedEvent(double Time) : SessionEvent;
 /// <summary>A lifecycle step (<see cref="SessionStatusCodes"/>).</summary>
 public sealed record StatusEvent(string Code, string Message) : SessionEvent;
 
+/// <summary>
+/// The Inference instance serving the session was lost and the session moved to another one (docs/scaling.md): the buffered
+/// audio is replayed there, so no final is lost or repeated and times continue. ReplayFromSeconds: session time where the
+/// replay starts (the stream's start while it fits the buffer, else the engine's last cut); ReplaySeconds: how much is replayed.
+/// </summary>
+public sealed record EngineFailoverEvent(string Message, double ReplayFromSeconds, double ReplaySeconds) : SessionEvent;
+
 /// <summary>A problem (<see cref="SessionErrorCodes"/>). Fatal: the session is over.</summary>
 public sealed record ErrorEvent(string Code, string Message, string? Details, bool Fatal) : SessionEvent;
 
@@ -43,6 +50,9 @@ public static class SessionStatusCodes
 
     /// <summary>Seed 001 resume: start_recording continued this client_id's earlier session (its finals follow).</summary>
     public const string SessionResumed = "SESSION_RESUMED";
+
+    /// <summary>The recognition engine's instance was lost; the session continues on another one (<see cref="EngineFailoverEvent"/>).</summary>
+    public const string EngineFailover = "ENGINE_FAILOVER";
 }
 
 /// <summary>

@@ -70,7 +70,7 @@ public class WholeStackTests(WholeStackFixture fixture, ITestOutputHelper output
         var inferenceEnv = ProcFs.Environment(inference[1].ProcessId!.Value);
         Assert.Equal("inference", inferenceEnv["OTEL_SERVICE_NAME"]);
         Assert.Equal("service.instance.id=inference-1", inferenceEnv["OTEL_RESOURCE_ATTRIBUTES"]);
-        Assert.False(inferenceEnv.ContainsKey("ConnectionStrings__cache")); // only what it references
+        Assert.Equal($"127.0.0.1:{cache.Endpoints[0].Port}", inferenceEnv["ConnectionStrings__cache"]); // its heartbeats (docs/scaling.md)
         Assert.False(inferenceEnv.ContainsKey("services__inference__http__0"));
         Assert.False(inferenceEnv.ContainsKey("Sessions__EncryptionKey"));
     }

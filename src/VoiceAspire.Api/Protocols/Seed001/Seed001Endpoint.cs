@@ -330,6 +330,9 @@ internal sealed partial class Seed001Endpoint(
                     case StatusEvent status:
                         await socket.SendAsync(new Seed001Status(status.Message, status.Code));
                         break;
+                    case EngineFailoverEvent failover:
+                        await socket.SendAsync(new Seed001Status(failover.Message, SessionStatusCodes.EngineFailover));
+                        break;
                 }
             }
         }

@@ -280,6 +280,8 @@ internal sealed class VoiceEndpoint(
                     if (e is TranscriptEvent t)
                         await socket.SendAsync(new VoiceTranscript(t.Text, t.IsFinal, t.Confidence, Math.Round(offset + t.Start, 3), Math.Round(offset + t.End, 3),
                             t.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)));
+                    else if (e is EngineFailoverEvent)
+                        await socket.SendAsync(new VoiceStatus("engine_failover")); // the turn goes on on another Inference instance
                     else if (e is ErrorEvent error)
                     {
                         if (error.Fatal) _turnFailed = true;
