@@ -80,7 +80,7 @@ internal abstract class BinaryAudioDialect(
     {
         var logger = loggers.CreateLogger($"VoiceAspire.Api.{Dialect}");
         var o = options.Value;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = sessionId, ["Dialect"] = Dialect });
+        using var scope = logger.BeginSessionScope(sessionId, Dialect);
         using var activity = ApiTelemetry.ActivitySource.StartActivity($"{Dialect}.session");
         activity?.SetTag("voiceaspire.session.id", sessionId);
         await using var socket = new DialectSocket(webSocket, o.MaxMessageBytes, Json, logger, requestAborted);

@@ -152,6 +152,11 @@ public sealed class InferenceConnector
                 // Settings the engine refused (e.g. keywords the model has no tokens for): the client's to fix, not retried.
                 InferenceCodes.InvalidRequest =>
                     new SessionException(SessionErrorCodes.SessionError, first.Message ?? "The engine refused the session's settings.", first.Hint),
+                // A cloud engine's key or quota: another attempt or instance would get the same answer.
+                InferenceCodes.AuthFailed =>
+                    new SessionException(SessionErrorCodes.AuthFailed, first.Message ?? "The speech service refused the configured key.", first.Hint),
+                InferenceCodes.QuotaExceeded =>
+                    new SessionException(SessionErrorCodes.QuotaExceeded, first.Message ?? "The speech service's quota was exceeded.", first.Hint),
                 _ => new SessionException(SessionErrorCodes.ServiceUnavailable, first.Message ?? "The recognition service refused the stream.", first.Hint),
             };
         }

@@ -68,6 +68,10 @@ public static class SessionErrorCodes
     public const string BufferOverflow = "BUFFER_OVERFLOW";
     public const string SessionError = "SESSION_ERROR";
     public const string ServiceUnavailable = "SERVICE_UNAVAILABLE";
+    /// <summary>A cloud engine's service refused its configured key (Inference AUTH_FAILED).</summary>
+    public const string AuthFailed = "AUTH_FAILED";
+    /// <summary>A cloud engine's service rate limit or quota was hit (Inference QUOTA_EXCEEDED).</summary>
+    public const string QuotaExceeded = "QUOTA_EXCEEDED";
     public const string InvalidMessage = "INVALID_MESSAGE";
 }
 

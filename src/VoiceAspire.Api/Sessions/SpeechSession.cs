@@ -174,8 +174,7 @@ public sealed class SpeechSession : IAsyncDisposable
         }
         catch (AudioFormatException e)
         {
-            _telemetry.Error(SessionErrorCodes.InvalidAudioFormat, Request.Dialect);
-            _stats.AddError();
+            _stats.AddError(); // counted in the error metric by the dialect that sends it
             throw new SessionException(SessionErrorCodes.InvalidAudioFormat, e.Message);
         }
         await SendSamplesAsync(cancellationToken);
@@ -444,10 +443,12 @@ public sealed class SpeechSession : IAsyncDisposable
                             InferenceCodes.ModelUnavailable or InferenceCodes.ModelInvalid => SessionErrorCodes.ModelUnavailable,
                             InferenceCodes.IdleTimeout => SessionErrorCodes.ConnectionTimeout,
                             InferenceCodes.FrameTooLarge => SessionErrorCodes.BufferOverflow,
+                            InferenceCodes.AuthFailed => SessionErrorCodes.AuthFailed,
+                            InferenceCodes.QuotaExceeded => SessionErrorCodes.QuotaExceeded,
+                            InferenceCodes.ServiceUnavailable => SessionErrorCodes.ServiceUnavailable,
                             _ => SessionErrorCodes.SessionError,
                         };
-                        _telemetry.Error(code, Request.Dialect);
-                        _stats.AddError();
+                        _stats.AddError(); // counted in the error metric by the dialect that sends it
                         if (m.Fatal == true) _engineFailed = true;
                         await _events.Writer.WriteAsync(new ErrorEvent(code, m.Message ?? "Recognition error.", m.Hint, m.Fatal == true));
                         break;
@@ -580,7 +581,6 @@ public sealed class SpeechSession : IAsyncDisposable
         if (_finished.Task.IsCompleted || _disposing) return; // disposing ends the stream on purpose
         _lost = true;
         _logger.LogWarning("Inference stream lost: {Detail}", detail);
-        _telemetry.Error(SessionErrorCodes.ServiceUnavailable, Request.Dialect);
         _finished.TrySetException(new WebSocketException("The recognition service connection was lost."));
         // TryWrite: a client that stopped reading must not hold the pump.
         _events.Writer.TryWrite(new ErrorEvent(SessionErrorCodes.ServiceUnavailable, "The recognition service connection was lost.", detail, Fatal: true));

@@ -43,7 +43,7 @@ internal static class StreamEndpoint
         }
 
         var logger = loggers.CreateLogger("VoiceAspire.Inference.Stream");
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = request.SessionId });
+        using var scope = logger.BeginSessionScope(request.SessionId);
         using var activity = InferenceTelemetry.ActivitySource.StartActivity("inference.stream");
         activity?.SetTag("voiceaspire.session.id", request.SessionId);
         activity?.SetTag("voiceaspire.engine.requested", request.Engine);

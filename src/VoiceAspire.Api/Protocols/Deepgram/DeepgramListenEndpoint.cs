@@ -50,7 +50,7 @@ internal sealed class DeepgramListenEndpoint(
     {
         var requestId = Guid.NewGuid().ToString(); // UUID v4: the session id too
         context.Response.Headers[DeepgramProtocol.RequestIdHeader] = requestId;
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = requestId, ["Dialect"] = DeepgramProtocol.Dialect });
+        using var scope = _logger.BeginSessionScope(requestId, DeepgramProtocol.Dialect);
         if (!context.WebSockets.IsWebSocketRequest)
         {
             await HttpErrorAsync(context, 400, "Bad Request", "GET /v1/listen is a WebSocket endpoint: upgrade the connection.", requestId);
@@ -102,6 +102,7 @@ internal sealed class DeepgramListenEndpoint(
             await session.DisposeAsync();
             return;
         }
+        using var opened = telemetry.ConnectionOpened(DeepgramProtocol.Dialect);
         using (socket)
             await new Connection(this, session, request, requestId, socket, context.RequestAborted).RunAsync(); // disposes the session
     }

@@ -102,7 +102,7 @@ internal sealed class OpenAITranscriptionEndpoint(
         }
 
         var sessionId = Guid.NewGuid().ToString();
-        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = sessionId, ["Dialect"] = Dialect });
+        using var scope = _logger.BeginSessionScope(sessionId, Dialect);
         await TranscribeAsync(context, request, audio, sessionId, ct);
     }
 

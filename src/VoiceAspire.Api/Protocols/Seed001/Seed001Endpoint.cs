@@ -60,7 +60,7 @@ internal sealed partial class Seed001Endpoint(
     {
         var logger = loggers.CreateLogger("VoiceAspire.Api.Seed001");
         var o = options.Value;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = clientId, ["Dialect"] = Seed001Protocol.Dialect });
+        using var scope = logger.BeginSessionScope(clientId, Seed001Protocol.Dialect);
         await using var socket = new DialectSocket(webSocket, o.MaxMessageBytes, Seed001Protocol.Json, logger, requestAborted);
         using var opened = Telemetry.ConnectionOpened(Seed001Protocol.Dialect);
 

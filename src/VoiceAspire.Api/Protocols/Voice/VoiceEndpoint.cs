@@ -95,7 +95,7 @@ internal sealed class VoiceEndpoint(
     {
         var logger = loggers.CreateLogger("VoiceAspire.Api.Voice");
         var o = voiceOptions.Value;
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.Id, ["Dialect"] = VoiceProtocol.Dialect });
+        using var scope = logger.BeginSessionScope(session.Id, VoiceProtocol.Dialect);
         using var activity = ApiTelemetry.ActivitySource.StartActivity("voice.session");
         activity?.SetTag("voiceaspire.session.id", session.Id);
         await using var socket = new DialectSocket(webSocket, apiOptions.Value.MaxMessageBytes, VoiceProtocol.Json, logger, requestAborted);
