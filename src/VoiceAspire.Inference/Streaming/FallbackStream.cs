@@ -125,10 +125,8 @@ internal sealed class FallbackStream : IRemoteRecognitionStream
                     return;
                 }
             }
-            await SwitchToFallbackAsync(failure!);
-            double offset = _replayOffset;
-            await foreach (var e in _current.Events.ReadAllAsync(_stop.Token))
-                await _events.Writer.WriteAsync(Shift(e, offset), _stop.Token);
+            var forwarding = await SwitchToFallbackAsync(failure!);
+            await forwarding;
             _events.Writer.TryComplete();
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -141,9 +139,8 @@ internal sealed class FallbackStream : IRemoteRecognitionStream
         }
     }
 
-    private double _replayOffset;
-
-    private async Task SwitchToFallbackAsync(EngineException failure)
+    /// <summary>Opens the fallback, replays the held audio into it, and returns the task forwarding its results.</summary>
+    private async Task<Task> SwitchToFallbackAsync(EngineException failure)
     {
         await _gate.WaitAsync(_stop.Token);
         try
@@ -151,23 +148,32 @@ internal sealed class FallbackStream : IRemoteRecognitionStream
             _remoteFailed = true;
             var failed = _current;
             (IRemoteRecognitionStream stream, string engineId) = await _openFallback(_stop.Token);
-            _replayOffset = _unfinalized.StartSeconds;
-            await _onFailover(failure, engineId, _replayOffset);
+            var offset = _unfinalized.StartSeconds;
+            await _onFailover(failure, engineId, offset);
             await DisposeQuietlyAsync(failed);
             _current = stream;
             _onFallback = true;
             _remoteFailed = false;
+            // Read the fallback's results while the replay runs: its bounded event queue would otherwise stop the replay.
+            var forwarding = ForwardAsync(stream, offset);
             var replay = _unfinalized.ToArray();
             _unfinalized.Dispose();
             const int chunk = IRecognitionStream.SampleRate / 2;
             for (var i = 0; i < replay.Length; i += chunk)
                 await stream.SendAudioAsync(replay.AsMemory(i, Math.Min(chunk, replay.Length - i)), _stop.Token);
             if (_finishRequested) await stream.FinishAsync(_stop.Token);
+            return forwarding;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    private async Task ForwardAsync(IRemoteRecognitionStream stream, double offset)
+    {
+        await foreach (var e in stream.Events.ReadAllAsync(_stop.Token))
+            await _events.Writer.WriteAsync(Shift(e, offset), _stop.Token);
     }
 
     private static RecognitionEvent Shift(RecognitionEvent e, double offset) => offset == 0 ? e : e with

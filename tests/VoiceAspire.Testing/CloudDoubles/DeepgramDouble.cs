@@ -3,13 +3,7 @@ using System.Globalization;
 using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using VoiceAspire.Contracts.WebSockets;
 
 namespace VoiceAspire.Testing.CloudDoubles;
@@ -73,16 +67,12 @@ public sealed class DeepgramDouble : IAsyncDisposable
         ["model", "language", "encoding", "sample_rate", "channels", "interim_results", "endpointing", "utterance_end_ms", "vad_events",
          "punctuate", "smart_format", "keywords", "keyterm", "tag", "diarize"];
 
-    private readonly WebApplication _app;
+    private LoopbackWebHost _host = null!;
     private readonly DeepgramDoubleOptions _options;
     private readonly ConcurrentQueue<string> _violations = new();
     private readonly ConcurrentQueue<DeepgramDoubleConnection> _connections = new();
 
-    private DeepgramDouble(WebApplication app, DeepgramDoubleOptions options)
-    {
-        _app = app;
-        _options = options;
-    }
+    private DeepgramDouble(DeepgramDoubleOptions options) => _options = options;
 
     /// <summary>ws://127.0.0.1:port — what Engines:Deepgram:BaseUrl points at.</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -96,21 +86,19 @@ public sealed class DeepgramDouble : IAsyncDisposable
 
     public static async Task<DeepgramDouble> StartAsync(DeepgramDoubleOptions options)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var double_ = new DeepgramDouble(app, options);
-        app.UseWebSockets();
-        app.Map("/v1/listen", double_.HandleAsync);
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        double_.BaseUrl = new Uri(address.Replace("http://", "ws://", StringComparison.Ordinal));
+        var double_ = new DeepgramDouble(options);
+        double_._host = await LoopbackWebHost.StartAsync(double_.HandleAsync);
+        double_.BaseUrl = new Uri(double_._host.Address.ToString().TrimEnd('/').Replace("http://", "ws://", StringComparison.Ordinal));
         return double_;
     }
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (context.Request.Path != "/v1/listen")
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
         var requestId = Guid.NewGuid().ToString();
         context.Response.Headers["dg-request-id"] = requestId;
         if (!context.WebSockets.IsWebSocketRequest)
@@ -377,10 +365,5 @@ public sealed class DeepgramDouble : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-        await _app.StopAsync(timeout.Token);
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
 }

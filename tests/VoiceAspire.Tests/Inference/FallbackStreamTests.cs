@@ -34,7 +34,8 @@ public sealed class FallbackStreamTests(ZhEngineFixture fixture, ITestOutputHelp
         var direct = Recognition.Direct(fixture.Engine, audio);
         var failing = new FailingStream(Local(), failAfterSamples: (long)(audio.Length * failAt));
 
-        var events = await RunAsync(new FallbackStream(failing, null, OpenFallbackAsync, OnFailoverAsync, 60, 256), audio);
+        // Small event queues: the replay's results must flow out while it runs, or the replay would stall.
+        var events = await RunAsync(new FallbackStream(failing, null, OpenFallbackAsync, OnFailoverAsync, 60, eventCapacity: 2), audio);
 
         output.WriteLine($"direct:   {Recognition.FinalText(direct)}");
         output.WriteLine($"fallback: {Recognition.FinalText(events)} (from {_failovers.Single().From:F2} s)");
@@ -84,10 +85,10 @@ public sealed class FallbackStreamTests(ZhEngineFixture fixture, ITestOutputHelp
         Assert.Empty(_failovers);
     }
 
-    private QueuedLocalStream Local() => new(fixture.Engine.CreateStream(), _queue, 256);
+    private QueuedLocalStream Local(int eventCapacity = 256) => new(fixture.Engine.CreateStream(), _queue, eventCapacity);
 
     private Task<(IRemoteRecognitionStream, string)> OpenFallbackAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<(IRemoteRecognitionStream, string)>((Local(), fixture.Engine.Id));
+        Task.FromResult<(IRemoteRecognitionStream, string)>((Local(eventCapacity: 2), fixture.Engine.Id));
 
     private ValueTask OnFailoverAsync(EngineException failure, string engine, double from)
     {
