@@ -336,8 +336,18 @@ public class DeepgramListenTests(DeepgramApiFixture dg)
     {
         await using var client = await DeepgramTestClient.ConnectAsync(dg.ListenUri(Linear16));
         await client.SendAsync(ApiFixture.Int16(dg.Jfk.AsSpan(0, 16000).ToArray()));
-        await dg.Stack.RestartInferenceAsync();
-        await client.WaitClosedAsync(30);
+        var restart = dg.Stack.RestartInferenceAsync();
+        // The client keeps the connection alive as a real one would, so only the lost service can close it
+        // (a slow machine must not let the 2 s idle rule, NET-0001, win the race).
+        var closed = client.WaitClosedAsync(30);
+        while (!closed.IsCompleted)
+        {
+            try { await client.SendControlAsync("KeepAlive"); }
+            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or InvalidOperationException) { }
+            await Task.WhenAny(closed, Task.Delay(250));
+        }
+        await closed;
+        await restart;
         Assert.Equal(WebSocketCloseStatus.InternalServerError, client.CloseStatus);
         Assert.Equal("NET-0000", client.CloseReason);
     }
