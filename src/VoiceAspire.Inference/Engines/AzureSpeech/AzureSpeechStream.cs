@@ -26,8 +26,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
     private readonly ClientWebSocket _socket;
     private readonly AzureSpeechOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<RecognitionEvent> _events;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly RemoteStreamOutcome _outcome;
     private readonly TimeSpan _sendTimeout;
     private Task _receiver = Task.CompletedTask;
 
@@ -40,8 +39,6 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
     // Audio since the end of the last phrase (bounded): what a turn the service ended early did not recognize.
     private readonly UnfinalizedAudio _unrecognized = new(IRecognitionStream.SampleRate, maxSeconds: 60);
     private volatile bool _finishing;
-    private volatile EngineException? _failure;
-    private int _completed;
 
     private AzureSpeechStream(ClientWebSocket socket, AzureSpeechOptions options, ILogger logger)
     {
@@ -49,10 +46,10 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         _options = options;
         _logger = logger;
         _sendTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds);
-        _events = Channel.CreateBounded<RecognitionEvent>(new BoundedChannelOptions(options.EventCapacity) { SingleReader = true, SingleWriter = true });
+        _outcome = new RemoteStreamOutcome(options.EventCapacity);
     }
 
-    public ChannelReader<RecognitionEvent> Events => _events.Reader;
+    public ChannelReader<RecognitionEvent> Events => _outcome.Events;
 
     /// <summary>X-ConnectionId of this stream (for the logs; the service logs it too).</summary>
     public string ConnectionId { get; private init; } = "";
@@ -117,7 +114,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         {
             // Nothing awaits a result: no audio at all, or the service already closed the turn on recognized audio.
             await CloseAsync().ConfigureAwait(false);
-            Complete(null);
+            _outcome.Complete();
             return;
         }
         if (_wavHeaderPending)
@@ -134,7 +131,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
     {
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(_options.ResponseTimeoutSeconds), _stop.Token).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(_options.ResponseTimeoutSeconds), _outcome.Stopping).ConfigureAwait(false);
             Fail(CloudServiceErrors.Unavailable(Service, $"no turn.end within {_options.ResponseTimeoutSeconds:0.#} s of the end of audio"));
         }
         catch (OperationCanceledException)
@@ -180,7 +177,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
 
     private async ValueTask SendAsync(byte[] message, WebSocketMessageType type, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _outcome.Stopping);
         linked.CancelAfter(_sendTimeout);
         try
         {
@@ -188,7 +185,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            Fail(_failure ?? CloudServiceErrors.Unavailable(Service, e is OperationCanceledException ? $"a send took over {_sendTimeout.TotalSeconds:0.#} s" : $"the connection dropped ({e.Message})", e));
+            Fail(_outcome.Failure ?? CloudServiceErrors.Unavailable(Service, e is OperationCanceledException ? $"a send took over {_sendTimeout.TotalSeconds:0.#} s" : $"the connection dropped ({e.Message})", e));
             ThrowIfFailed();
             throw;
         }
@@ -201,7 +198,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         {
             while (true)
             {
-                var message = await _socket.ReceiveMessageAsync(buffer, _stop.Token).ConfigureAwait(false);
+                var message = await _socket.ReceiveMessageAsync(buffer, _outcome.Stopping).ConfigureAwait(false);
                 if (message.Type == WebSocketMessageType.Close)
                 {
                     Fail(CloudServiceErrors.FromClose(Service, _socket.CloseStatus, _socket.CloseStatusDescription));
@@ -211,7 +208,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                 if (await HandleAsync(Encoding.UTF8.GetString(buffer, 0, message.Length)).ConfigureAwait(false)) return;
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (_outcome.IsStopping)
         {
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException)
@@ -244,7 +241,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                 using var json = JsonDocument.Parse(body);
                 var (start, end) = Times(json.RootElement, offset);
                 var partial = json.RootElement.TryGetProperty("Text", out var t) ? t.GetString() ?? "" : "";
-                if (partial.Length > 0) await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Partial, partial, start, end), _stop.Token).ConfigureAwait(false);
+                if (partial.Length > 0) await _outcome.WriteAsync(new RecognitionEvent(RecognitionEventKind.Partial, partial, start, end)).ConfigureAwait(false);
                 break;
             }
             case "speech.phrase":
@@ -260,8 +257,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                     var (final, confidence) = PhraseText(root);
                     if (final.Length > 0)
                     {
-                        await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Final, final, start, end, confidence), _stop.Token).ConfigureAwait(false);
-                        await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Endpoint, "", end, end), _stop.Token).ConfigureAwait(false);
+                        await _outcome.WriteFinalAsync(final, start, end, confidence).ConfigureAwait(false);
                     }
                 }
                 else if (status is "Error" or "BadRequest" or "TooManyRequests" or "Forbidden" or "Unauthorized" or "ServiceUnavailable")
@@ -282,7 +278,7 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
                 if (_finishing)
                 {
                     await CloseAsync().ConfigureAwait(false);
-                    Complete(null);
+                    _outcome.Complete();
                     return true;
                 }
                 break;
@@ -312,24 +308,12 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
         return (root.TryGetProperty("DisplayText", out var text) ? text.GetString() ?? "" : "", null);
     }
 
-    private void ThrowIfFailed()
-    {
-        if (_failure is { } failure) throw new EngineException(failure.Code, failure.Message, failure.Hint, failure);
-    }
+    private void ThrowIfFailed() => _outcome.ThrowIfFailed();
 
     private void Fail(EngineException error)
     {
-        _failure ??= error;
-        if (Complete(error))
+        if (_outcome.Fail(error))
             _logger.LogWarning("Azure Speech stream {ConnectionId} failed: {Code} {Message}", ConnectionId, error.Code, error.Message);
-    }
-
-    private bool Complete(EngineException? error)
-    {
-        if (Interlocked.Exchange(ref _completed, 1) != 0) return false;
-        _events.Writer.TryComplete(error);
-        _stop.Cancel();
-        return true;
     }
 
     private async Task CloseAsync()
@@ -347,12 +331,12 @@ internal sealed class AzureSpeechStream : IRemoteRecognitionStream
 
     public async ValueTask DisposeAsync()
     {
-        Complete(_failure);
+        _outcome.Complete(_outcome.Failure);
         await CloseAsync().ConfigureAwait(false);
         _socket.Abort();
         await _receiver.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
-        _stop.Dispose();
+        _outcome.Dispose();
         _unrecognized.Dispose();
     }
 }

@@ -25,8 +25,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private readonly RealtimeSessionClient _session;
     private readonly OpenAIEngineOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<RecognitionEvent> _events;
-    private readonly CancellationTokenSource _stop = new();
+    private readonly RemoteStreamOutcome _outcome;
     private readonly Upsampler16To24 _upsampler = new();
     private readonly List<float> _upsampled = [];
     private readonly SemaphoreSlim _sendGate = new(1, 1);
@@ -39,8 +38,6 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private bool _sessionAccepted;
     private long _upsampledSamples;
     private double _audioSeconds;
-    private volatile EngineException? _failure;
-    private int _completed;
 
     private sealed class Item
     {
@@ -53,10 +50,10 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         _session = session;
         _options = options;
         _logger = logger;
-        _events = Channel.CreateBounded<RecognitionEvent>(new BoundedChannelOptions(options.EventCapacity) { SingleReader = true, SingleWriter = true });
+        _outcome = new RemoteStreamOutcome(options.EventCapacity);
     }
 
-    public ChannelReader<RecognitionEvent> Events => _events.Reader;
+    public ChannelReader<RecognitionEvent> Events => _outcome.Events;
 
     public static async Task<OpenAIRealtimeStream> OpenAsync(OpenAIEngineOptions options, ILogger logger, CancellationToken cancellationToken)
     {
@@ -159,7 +156,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     private async Task GuardAsync(Func<CancellationToken, Task> send, CancellationToken cancellationToken)
     {
         await _sendGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _outcome.Stopping);
         linked.CancelAfter(TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds));
         try
         {
@@ -167,7 +164,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            Fail(_failure ?? CloudServiceErrors.Unavailable(Service, $"sending failed ({e.Message})", e));
+            Fail(_outcome.Failure ?? CloudServiceErrors.Unavailable(Service, $"sending failed ({e.Message})", e));
             ThrowIfFailed();
             throw;
         }
@@ -181,7 +178,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     {
         try
         {
-            await Task.Delay(TimeSpan.FromSeconds(_options.ResponseTimeoutSeconds), _stop.Token).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(_options.ResponseTimeoutSeconds), _outcome.Stopping).ConfigureAwait(false);
             Fail(CloudServiceErrors.Unavailable(Service, $"the last transcripts did not come within {_options.ResponseTimeoutSeconds:0.#} s of the end of audio"));
         }
         catch (OperationCanceledException)
@@ -193,12 +190,12 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
     {
         try
         {
-            await foreach (var update in _session.ReceiveUpdatesAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var update in _session.ReceiveUpdatesAsync(_outcome.Stopping).ConfigureAwait(false))
                 if (await HandleAsync(update).ConfigureAwait(false)) return;
             var socket = _session.WebSocket;
             Fail(CloudServiceErrors.FromClose(Service, socket?.CloseStatus, socket?.CloseStatusDescription));
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (_outcome.IsStopping)
         {
         }
         catch (Exception e) when (e is WebSocketException or IOException or ObjectDisposedException or InvalidOperationException or System.Text.Json.JsonException or FormatException)
@@ -240,7 +237,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
                 item.Text += delta.Delta;
                 var (start, end) = Times(item);
                 if (item.Text.Trim().Length > 0)
-                    await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Partial, item.Text.Trim(), start, end), _stop.Token).ConfigureAwait(false);
+                    await _outcome.WriteAsync(new RecognitionEvent(RecognitionEventKind.Partial, item.Text.Trim(), start, end)).ConfigureAwait(false);
                 break;
             }
             case RealtimeServerUpdateConversationItemInputAudioTranscriptionCompleted completed:
@@ -250,8 +247,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
                 var text = (completed.Transcript ?? "").Trim();
                 if (text.Length > 0)
                 {
-                    await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Final, text, start, end), _stop.Token).ConfigureAwait(false);
-                    await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Endpoint, "", end, end), _stop.Token).ConfigureAwait(false);
+                    await _outcome.WriteFinalAsync(text, start, end).ConfigureAwait(false);
                 }
                 return await ItemDoneAsync(completed.ItemId).ConfigureAwait(false);
             }
@@ -307,7 +303,7 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         }
         if (!done) return false;
         await CloseAsync().ConfigureAwait(false);
-        Complete(null);
+        _outcome.Complete();
         return true;
     }
 
@@ -327,24 +323,12 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
         return (start, end);
     }
 
-    private void ThrowIfFailed()
-    {
-        if (_failure is { } failure) throw new EngineException(failure.Code, failure.Message, failure.Hint, failure);
-    }
+    private void ThrowIfFailed() => _outcome.ThrowIfFailed();
 
     private void Fail(EngineException error)
     {
-        _failure ??= error;
-        if (Complete(error))
+        if (_outcome.Fail(error))
             _logger.LogWarning("OpenAI realtime stream failed: {Code} {Message}", error.Code, error.Message);
-    }
-
-    private bool Complete(EngineException? error)
-    {
-        if (Interlocked.Exchange(ref _completed, 1) != 0) return false;
-        _events.Writer.TryComplete(error);
-        _stop.Cancel();
-        return true;
     }
 
     private async Task CloseAsync()
@@ -362,12 +346,12 @@ internal sealed partial class OpenAIRealtimeStream : IRemoteRecognitionStream
 
     public async ValueTask DisposeAsync()
     {
-        Complete(_failure);
+        _outcome.Complete(_outcome.Failure);
         await CloseAsync().ConfigureAwait(false);
         _session.WebSocket?.Abort();
         await _receiver.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _session.Dispose();
-        _stop.Dispose();
+        _outcome.Dispose();
         _sendGate.Dispose();
     }
 

@@ -26,9 +26,8 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
     private readonly AudioClient _client;
     private readonly OpenAIEngineOptions _options;
     private readonly ILogger _logger;
-    private readonly Channel<RecognitionEvent> _events;
+    private readonly RemoteStreamOutcome _outcome;
     private readonly Channel<Utterance> _utterances;
-    private readonly CancellationTokenSource _stop = new();
     private readonly List<RecognitionEvent> _vadEvents = [];
     private readonly Task _worker;
     private readonly long _maxUtteranceSamples;
@@ -39,8 +38,6 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
     private long _speechStart;      // the current utterance's (padded) start
     private long _samples;
     private bool _finishing;
-    private volatile EngineException? _failure;
-    private int _completed;
 
     private readonly record struct Utterance(float[] Samples, double Start, double End);
 
@@ -51,12 +48,12 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
         _logger = logger;
         _client = CreateClient(options);
         _maxUtteranceSamples = (long)(options.MaxUtteranceSeconds * SampleRate);
-        _events = Channel.CreateBounded<RecognitionEvent>(new BoundedChannelOptions(options.EventCapacity) { SingleReader = true, SingleWriter = true });
+        _outcome = new RemoteStreamOutcome(options.EventCapacity);
         _utterances = Channel.CreateBounded<Utterance>(new BoundedChannelOptions(options.MaxPendingUtterances) { SingleReader = true, SingleWriter = true });
         _worker = Task.Run(TranscribeLoopAsync);
     }
 
-    public ChannelReader<RecognitionEvent> Events => _events.Reader;
+    public ChannelReader<RecognitionEvent> Events => _outcome.Events;
 
     internal static AudioClient CreateClient(OpenAIEngineOptions options)
     {
@@ -127,12 +124,12 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
         var count = (int)(Math.Min(end, _samples) - _bufferStart) - from;
         if (count <= 0) return;
         var samples = _buffer.GetRange(from, count).ToArray();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _outcome.Stopping);
         try
         {
             await _utterances.Writer.WriteAsync(new Utterance(samples, start / (double)SampleRate, end / (double)SampleRate), linked.Token).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (_outcome.IsStopping && !cancellationToken.IsCancellationRequested)
         {
             ThrowIfFailed();
             throw;
@@ -151,16 +148,15 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
     {
         try
         {
-            await foreach (var utterance in _utterances.Reader.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            await foreach (var utterance in _utterances.Reader.ReadAllAsync(_outcome.Stopping).ConfigureAwait(false))
             {
                 var text = await TranscribeAsync(utterance).ConfigureAwait(false);
                 if (text.Length == 0) continue;
-                await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Final, text, utterance.Start, utterance.End), _stop.Token).ConfigureAwait(false);
-                await _events.Writer.WriteAsync(new RecognitionEvent(RecognitionEventKind.Endpoint, "", utterance.End, utterance.End), _stop.Token).ConfigureAwait(false);
+                await _outcome.WriteFinalAsync(text, utterance.Start, utterance.End).ConfigureAwait(false);
             }
-            Complete(null);
+            _outcome.Complete();
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (_outcome.IsStopping)
         {
         }
         catch (EngineException e)
@@ -180,7 +176,7 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
         };
         try
         {
-            var result = await _client.TranscribeAudioAsync(wav, "utterance.wav", options, _stop.Token).ConfigureAwait(false);
+            var result = await _client.TranscribeAudioAsync(wav, "utterance.wav", options, _outcome.Stopping).ConfigureAwait(false);
             return (result.Value.Text ?? "").Trim();
         }
         catch (ClientResultException e) when (e.Status > 0)
@@ -188,39 +184,27 @@ internal sealed class OpenAISegmentsStream : IRemoteRecognitionStream
             throw CloudServiceErrors.FromStatus(Service, e.Status, inner: e);
         }
         catch (Exception e) when (e is ClientResultException or HttpRequestException or IOException or System.Text.Json.JsonException
-            || (e is OperationCanceledException && !_stop.IsCancellationRequested))
+            || (e is OperationCanceledException && !_outcome.IsStopping))
         {
             throw CloudServiceErrors.Unavailable(Service, $"the request for {utterance.Start:F2}–{utterance.End:F2} s failed ({e.Message})", e);
         }
     }
 
-    private void ThrowIfFailed()
-    {
-        if (_failure is { } failure) throw new EngineException(failure.Code, failure.Message, failure.Hint, failure);
-    }
+    private void ThrowIfFailed() => _outcome.ThrowIfFailed();
 
     private void Fail(EngineException error)
     {
-        _failure ??= error;
-        if (Complete(error))
+        if (_outcome.Fail(error))
             _logger.LogWarning("OpenAI segment transcription failed: {Code} {Message}", error.Code, error.Message);
-    }
-
-    private bool Complete(EngineException? error)
-    {
-        if (Interlocked.Exchange(ref _completed, 1) != 0) return false;
-        _events.Writer.TryComplete(error);
-        _stop.Cancel();
-        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
-        Complete(_failure);
+        _outcome.Complete(_outcome.Failure);
         _utterances.Writer.TryComplete();
         await _worker.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _vad.Dispose();
-        _stop.Dispose();
+        _outcome.Dispose();
     }
 
     /// <summary>Azure OpenAI also reads the key from the api-key header.</summary>
